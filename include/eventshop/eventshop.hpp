@@ -1,0 +1,20 @@
+// eventshop/eventshop.hpp - everything in eventshop::core in one include.
+#pragma once
+
+#include "eventshop/core/bus.hpp"
+#include "eventshop/core/clock.hpp"
+#include "eventshop/core/codec.hpp"
+#include "eventshop/core/context.hpp"
+#include "eventshop/core/envelope.hpp"
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/event.hpp"
+#include "eventshop/core/json.hpp"
+#include "eventshop/core/logging.hpp"
+#include "eventshop/core/memory_bus.hpp"
+#include "eventshop/core/metrics.hpp"
+#include "eventshop/core/middleware.hpp"
+#include "eventshop/core/registry.hpp"
+#include "eventshop/core/time.hpp"
+#include "eventshop/core/typed.hpp"
+#include "eventshop/core/uuid.hpp"
+#include "eventshop/version.hpp"

@@ -1,0 +1,170 @@
+#include "eventshop/core/json.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+
+#include "eventshop/core/error.hpp"
+
+namespace eventshop {
+
+using rapidjson::SizeType;
+
+struct json_writer::impl {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
+};
+
+json_writer::json_writer() : impl_(std::make_unique<impl>()) {}
+json_writer::~json_writer() = default;
+
+void json_writer::begin_object() { impl_->writer.StartObject(); }
+void json_writer::end_object() { impl_->writer.EndObject(); }
+void json_writer::begin_array() { impl_->writer.StartArray(); }
+void json_writer::end_array() { impl_->writer.EndArray(); }
+void json_writer::key(std::string_view k) {
+  impl_->writer.Key(k.data(), static_cast<SizeType>(k.size()));
+}
+void json_writer::string(std::string_view v) {
+  impl_->writer.String(v.data(), static_cast<SizeType>(v.size()));
+}
+void json_writer::int64(std::int64_t v) { impl_->writer.Int64(v); }
+void json_writer::uint64(std::uint64_t v) { impl_->writer.Uint64(v); }
+void json_writer::number(double v) {
+  if (!std::isfinite(v)) throw error(errc::invalid_argument, "JSON cannot carry NaN or infinity");
+  impl_->writer.Double(v);
+}
+void json_writer::boolean(bool v) { impl_->writer.Bool(v); }
+void json_writer::null() { impl_->writer.Null(); }
+void json_writer::raw(std::string_view json) {
+  impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+void json_writer::cents(std::int64_t v) {
+  char buf[32];
+  const bool neg = v < 0;
+  std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  char* end = buf + sizeof buf;
+  char* p = end;
+  *--p = static_cast<char>('0' + u % 10);
+  u /= 10;
+  *--p = static_cast<char>('0' + u % 10);
+  u /= 10;
+  *--p = '.';
+  do {
+    *--p = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (neg) *--p = '-';
+  impl_->writer.RawValue(p, static_cast<std::size_t>(end - p), rapidjson::kNumberType);
+}
+std::string_view json_writer::view() const {
+  return {impl_->buffer.GetString(), impl_->buffer.GetSize()};
+}
+void json_writer::clear() {
+  impl_->buffer.Clear();
+  impl_->writer.Reset(impl_->buffer);
+}
+
+namespace {
+const rapidjson::Value& v(const void* p) { return *static_cast<const rapidjson::Value*>(p); }
+}  // namespace
+
+bool json_view::is_null() const noexcept { return value_ && v(value_).IsNull(); }
+bool json_view::is_object() const noexcept { return value_ && v(value_).IsObject(); }
+bool json_view::is_array() const noexcept { return value_ && v(value_).IsArray(); }
+bool json_view::is_string() const noexcept { return value_ && v(value_).IsString(); }
+bool json_view::is_bool() const noexcept { return value_ && v(value_).IsBool(); }
+bool json_view::is_number() const noexcept { return value_ && v(value_).IsNumber(); }
+bool json_view::is_integer() const noexcept { return value_ && v(value_).IsInt64(); }
+
+std::string_view json_view::as_string() const {
+  return {v(value_).GetString(), v(value_).GetStringLength()};
+}
+bool json_view::as_bool() const { return v(value_).GetBool(); }
+std::int64_t json_view::as_int64() const { return v(value_).GetInt64(); }
+double json_view::as_double() const { return v(value_).GetDouble(); }
+
+bool json_view::to_cents(std::int64_t& out) const {
+  if (!is_number()) return false;
+  if (is_integer()) {
+    const auto i = as_int64();
+    if (i > INT64_MAX / 100 || i < INT64_MIN / 100) return false;
+    out = i * 100;
+    return true;
+  }
+  const double d = as_double() * 100.0;
+  if (!std::isfinite(d) || std::fabs(d) > 9.0e15) return false;
+  const double r = std::round(d);
+  if (std::fabs(d - r) > 1e-6 * std::max(1.0, std::fabs(d))) return false;
+  out = static_cast<std::int64_t>(r);
+  return true;
+}
+
+json_view json_view::operator[](std::string_view key) const {
+  if (!is_object()) return {};
+  const auto& obj = v(value_);
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    if (std::string_view{it->name.GetString(), it->name.GetStringLength()} == key)
+      return json_view{&it->value};
+  }
+  return {};
+}
+
+std::size_t json_view::size() const {
+  if (is_array()) return v(value_).Size();
+  if (is_object()) return v(value_).MemberCount();
+  return 0;
+}
+
+json_view json_view::at(std::size_t i) const {
+  if (!is_array() || i >= v(value_).Size()) return {};
+  return json_view{&v(value_)[static_cast<SizeType>(i)]};
+}
+
+std::string_view json_view::member_key(std::size_t i) const {
+  const auto& m = *(v(value_).MemberBegin() + static_cast<std::ptrdiff_t>(i));
+  return {m.name.GetString(), m.name.GetStringLength()};
+}
+
+json_view json_view::member_value(std::size_t i) const {
+  return json_view{&(v(value_).MemberBegin() + static_cast<std::ptrdiff_t>(i))->value};
+}
+
+std::string json_view::dump() const {
+  if (!value_) return {};
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v(value_).Accept(w);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+struct json_document::impl {
+  rapidjson::Document doc;
+};
+
+json_document::json_document(std::string_view text) : impl_(std::make_unique<impl>()) {
+  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+  impl_->doc.Parse<flags>(text.data(), text.size());
+  if (impl_->doc.HasParseError()) {
+    throw error(errc::malformed_event,
+                "not valid JSON at offset " + std::to_string(impl_->doc.GetErrorOffset()) + ": " +
+                    rapidjson::GetParseError_En(impl_->doc.GetParseError()));
+  }
+}
+json_document::~json_document() = default;
+json_document::json_document(json_document&&) noexcept = default;
+json_document& json_document::operator=(json_document&&) noexcept = default;
+
+json_view json_document::root() const { return json_view{&impl_->doc}; }
+
+void append_json_string(std::string& out, std::string_view s) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.String(s.data(), static_cast<SizeType>(s.size()));
+  out.append(sb.GetString(), sb.GetSize());
+}
+
+}  // namespace eventshop

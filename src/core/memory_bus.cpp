@@ -1,0 +1,472 @@
+// The in-memory bus. Layout: topic -> partitions (a deque of envelopes each, with a mutex) and
+// topic -> groups -> per-partition group state (committed offset, owning member, retry state).
+// Each subscription member runs one dispatch thread that walks its assigned partitions, takes a
+// batch of event pointers under the partition mutex and runs the handler outside it. Pointers
+// stay valid because std::deque never moves elements on push_back, and an event is only trimmed
+// once every active group has committed past it.
+#include "eventshop/core/memory_bus.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/logging.hpp"
+
+namespace eventshop {
+
+namespace {
+using steady = std::chrono::steady_clock;
+struct member;
+
+struct group_partition {
+  std::mutex dispatch;                  // held while a member handles a batch of this partition
+  std::atomic<std::int64_t> committed{0};  // next offset this group will consume
+  std::atomic<member*> owner{nullptr};
+  int attempt = 1;                      // guarded by dispatch
+  steady::time_point retry_at{};        // guarded by dispatch
+};
+
+struct group_state {
+  std::string name;
+  std::vector<std::unique_ptr<group_partition>> parts;
+  std::vector<member*> members;  // guarded by topic_state::mutex
+};
+
+struct partition_state {
+  std::mutex mutex;
+  std::condition_variable space;       // publishers waiting for retention room
+  std::deque<envelope> log;
+  std::int64_t base = 0;               // offset of log.front()
+  std::atomic<std::int64_t> next{0};   // offset the next event gets (written under mutex)
+  std::vector<member*> owners;         // members to wake on publish (one per active group)
+  std::vector<group_partition*> active;  // offsets that hold back trimming
+  std::atomic<int> waiting_publishers{0};
+};
+
+struct topic_state {
+  std::string name;
+  std::vector<std::unique_ptr<partition_state>> parts;
+  std::mutex mutex;  // groups and memberships
+  std::map<std::string, std::unique_ptr<group_state>, std::less<>> groups;
+};
+
+const logger& bus_log() {
+  static const logger log("eventshop.memory_bus");
+  return log;
+}
+
+}  // namespace
+
+struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
+  explicit impl(memory_bus_options o) : options(o) {}
+
+  memory_bus_options options;
+  std::atomic<bool> closed{false};
+  std::shared_mutex topics_mutex;
+  std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics;
+
+  std::mutex subs_mutex;
+  std::vector<std::weak_ptr<detail::subscription_state>> subs;
+
+  std::atomic<bool> draining{false};
+  std::mutex drain_mutex;
+  std::condition_variable drain_cv;
+
+  topic_state& topic(std::string_view name) {
+    {
+      std::shared_lock lock(topics_mutex);
+      const auto it = topics.find(name);
+      if (it != topics.end()) return *it->second;
+    }
+    validate_topic_name(name);
+    std::unique_lock lock(topics_mutex);
+    auto& slot = topics[std::string(name)];
+    if (!slot) {
+      slot = std::make_unique<topic_state>();
+      slot->name = std::string(name);
+      for (std::int32_t i = 0; i < options.partitions; ++i)
+        slot->parts.push_back(std::make_unique<partition_state>());
+    }
+    return *slot;
+  }
+
+  void rebalance(topic_state& t, group_state& g);  // caller holds t.mutex
+  bool drained();
+  void notify_drain() {
+    if (draining.load(std::memory_order_relaxed)) {
+      std::lock_guard lock(drain_mutex);
+      drain_cv.notify_all();
+    }
+  }
+};
+
+namespace {
+
+struct member {
+  std::shared_ptr<memory_bus::impl> bus;
+  topic_state* topic = nullptr;
+  group_state* group = nullptr;
+  handler fn;
+  std::thread thread;
+
+  std::mutex wake_mutex;
+  std::condition_variable wake_cv;
+  bool signaled = false;
+  std::atomic<bool> sleeping{false};
+  std::atomic<bool> stop{false};
+
+  std::mutex assign_mutex;
+  std::vector<std::int32_t> assigned;
+  std::atomic<std::uint64_t> assign_gen{0};
+
+  void wake() {
+    if (sleeping.load(std::memory_order_seq_cst)) {
+      std::lock_guard lock(wake_mutex);
+      signaled = true;
+      wake_cv.notify_one();
+    }
+  }
+
+  bool has_work(const std::vector<std::int32_t>& parts) const {
+    for (const auto p : parts) {
+      auto& gp = *group->parts[static_cast<std::size_t>(p)];
+      if (gp.owner.load() == this &&
+          topic->parts[static_cast<std::size_t>(p)]->next.load() > gp.committed.load())
+        return true;
+    }
+    return false;
+  }
+
+  void run();
+  // Handles one batch of partition `p`; returns false when nothing was available, and lowers
+  // `next_retry` when the partition waits for a redelivery.
+  bool dispatch(std::int32_t p, std::vector<const envelope*>& batch, steady::time_point& next_retry);
+};
+
+bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
+                      steady::time_point& next_retry) {
+  auto& gp = *group->parts[static_cast<std::size_t>(p)];
+  auto& part = *topic->parts[static_cast<std::size_t>(p)];
+  if (gp.owner.load() != this) return false;
+  std::unique_lock guard(gp.dispatch, std::try_to_lock);
+  if (!guard) return true;  // the previous owner is finishing a batch: come back soon
+  if (gp.owner.load() != this) return false;
+  if (gp.retry_at != steady::time_point{}) {
+    const auto now = steady::now();
+    if (now < gp.retry_at) {
+      next_retry = std::min(next_retry, gp.retry_at);
+      return false;
+    }
+    gp.retry_at = {};
+  }
+  std::int64_t first = gp.committed.load(std::memory_order_acquire);
+  batch.clear();
+  {
+    std::lock_guard lock(part.mutex);
+    if (first < part.base) {
+      bus_log().warn("group resumes after retention dropped events it had not consumed",
+                     {{"topic", topic->name}, {"group", group->name}, {"partition", p},
+                      {"skipped", part.base - first}});
+      first = part.base;
+      gp.committed.store(first);
+    }
+    const std::int64_t available = part.next.load() - first;
+    const auto n = static_cast<std::size_t>(
+        std::min<std::int64_t>(available, static_cast<std::int64_t>(bus->options.max_batch)));
+    auto it = part.log.begin() + (first - part.base);
+    for (std::size_t i = 0; i < n; ++i, ++it) batch.push_back(&*it);
+  }
+  if (batch.empty()) return false;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (stop.load(std::memory_order_relaxed)) break;  // the rest goes to the next owner
+    const std::int64_t offset = first + static_cast<std::int64_t>(i);
+    const message m{topic->name, group->name, p, offset, gp.attempt, *batch[i]};
+    try {
+      fn(m);
+    } catch (const std::exception& e) {
+      bus_log().warn("handler failed; event will be redelivered",
+                     {{"topic", topic->name}, {"group", group->name}, {"partition", p},
+                      {"offset", offset}, {"event_id", batch[i]->id}, {"attempt", gp.attempt},
+                      {"error", e.what()}});
+      ++gp.attempt;
+      gp.retry_at = steady::now() + bus->options.redelivery_delay;
+      next_retry = std::min(next_retry, gp.retry_at);
+      break;
+    } catch (...) {
+      bus_log().warn("handler failed with a non-standard exception; event will be redelivered",
+                     {{"topic", topic->name}, {"group", group->name}, {"offset", offset}});
+      ++gp.attempt;
+      gp.retry_at = steady::now() + bus->options.redelivery_delay;
+      next_retry = std::min(next_retry, gp.retry_at);
+      break;
+    }
+    gp.attempt = 1;
+    gp.committed.store(offset + 1, std::memory_order_release);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (part.waiting_publishers.load() > 0) {
+    std::lock_guard lock(part.mutex);
+    part.space.notify_all();
+  }
+  bus->notify_drain();
+  return true;
+}
+
+void member::run() {
+  std::vector<std::int32_t> parts;
+  std::uint64_t gen = ~std::uint64_t{0};
+  std::vector<const envelope*> batch;
+  batch.reserve(bus->options.max_batch);
+  while (!stop.load()) {
+    if (assign_gen.load() != gen) {
+      std::lock_guard lock(assign_mutex);
+      parts = assigned;
+      gen = assign_gen.load();
+    }
+    bool worked = false;
+    auto next_retry = steady::time_point::max();
+    for (const auto p : parts) {
+      if (stop.load()) break;
+      worked |= dispatch(p, batch, next_retry);
+    }
+    if (worked) continue;
+    // Sleep protocol: announce, re-check, then wait. A publisher that appends after the re-check
+    // sees `sleeping` and signals under wake_mutex, so no wake-up is lost.
+    sleeping.store(true, std::memory_order_seq_cst);
+    if (!has_work(parts) && assign_gen.load() == gen) {
+      std::unique_lock lock(wake_mutex);
+      auto ready = [this] { return signaled || stop.load(); };
+      if (next_retry == steady::time_point::max()) wake_cv.wait(lock, ready);
+      else wake_cv.wait_until(lock, next_retry, ready);
+      signaled = false;
+    }
+    sleeping.store(false, std::memory_order_relaxed);
+  }
+}
+
+class memory_subscription final : public detail::subscription_state {
+ public:
+  std::vector<std::shared_ptr<member>> members;
+  std::atomic<bool> closed_{false};
+  std::mutex close_mutex;
+
+  bool closed() const noexcept override { return closed_.load(); }
+
+  void close() override {
+    std::lock_guard lock(close_mutex);
+    if (closed_.exchange(true)) return;
+    for (auto& m : members) {
+      m->stop.store(true);
+      {
+        std::lock_guard w(m->wake_mutex);
+        m->signaled = true;
+        m->wake_cv.notify_one();
+      }
+    }
+    for (auto& m : members) {
+      if (m->thread.get_id() == std::this_thread::get_id()) m->thread.detach();  // closed from its own handler
+      else if (m->thread.joinable()) m->thread.join();
+    }
+    if (members.empty()) return;
+    auto& t = *members.front()->topic;
+    auto& g = *members.front()->group;
+    std::lock_guard tl(t.mutex);
+    for (auto& m : members) std::erase(g.members, m.get());
+    members.front()->bus->rebalance(t, g);
+  }
+};
+
+}  // namespace
+
+void memory_bus::impl::rebalance(topic_state& t, group_state& g) {
+  const std::size_t n = g.members.size();
+  std::vector<std::vector<std::int32_t>> plan(n);
+  for (std::size_t p = 0; p < g.parts.size(); ++p) {
+    member* owner = n == 0 ? nullptr : g.members[p % n];
+    g.parts[p]->owner.store(owner);
+    if (owner) plan[p % n].push_back(static_cast<std::int32_t>(p));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    member* m = g.members[i];
+    std::lock_guard lock(m->assign_mutex);
+    m->assigned = std::move(plan[i]);
+    m->assign_gen.fetch_add(1);
+  }
+  // Rebuild the wake lists and the trimming guards of every partition from all groups.
+  for (std::size_t p = 0; p < t.parts.size(); ++p) {
+    auto& part = *t.parts[p];
+    std::lock_guard lock(part.mutex);
+    part.owners.clear();
+    part.active.clear();
+    for (auto& [name, grp] : t.groups) {
+      auto* gp = grp->parts[p].get();
+      if (grp->members.empty()) continue;
+      if (gp->committed.load() < part.base) gp->committed.store(part.base);
+      part.active.push_back(gp);
+      if (member* o = gp->owner.load()) part.owners.push_back(o);
+    }
+    part.space.notify_all();  // a group that left may have been holding publishers back
+  }
+  for (auto* m : g.members) m->wake();
+}
+
+bool memory_bus::impl::drained() {
+  std::shared_lock lock(topics_mutex);
+  for (auto& [name, t] : topics) {
+    std::lock_guard tl(t->mutex);
+    for (auto& [gname, g] : t->groups) {
+      if (g->members.empty()) continue;
+      for (std::size_t p = 0; p < g->parts.size(); ++p)
+        if (g->parts[p]->committed.load() < t->parts[p]->next.load()) return false;
+    }
+  }
+  return true;
+}
+
+void memory_bus_options::validate() const {
+  if (partitions < 1 || partitions > 10'000)
+    throw error(errc::invalid_argument, "memory_bus_options.partitions must be 1..10000");
+  if (retention < 1) throw error(errc::invalid_argument, "memory_bus_options.retention must be >= 1");
+  if (max_batch < 1) throw error(errc::invalid_argument, "memory_bus_options.max_batch must be >= 1");
+  if (redelivery_delay.count() < 0)
+    throw error(errc::invalid_argument, "memory_bus_options.redelivery_delay must be >= 0");
+}
+
+memory_bus::memory_bus(memory_bus_options options) {
+  options.validate();
+  impl_ = std::make_shared<impl>(options);
+}
+
+memory_bus::~memory_bus() { close(std::chrono::milliseconds(0)); }
+
+void memory_bus::publish(std::string_view topic_name, envelope event, publish_callback on_ack) {
+  if (impl_->closed.load()) {
+    if (on_ack) on_ack(errc::closed, {});
+    return;
+  }
+  auto& t = impl_->topic(topic_name);
+  const auto p = partition_for(event.key(), static_cast<std::int32_t>(t.parts.size()));
+  auto& part = *t.parts[static_cast<std::size_t>(p)];
+  std::int64_t offset;
+  {
+    std::unique_lock lock(part.mutex);
+    while (part.log.size() >= impl_->options.retention) {
+      // Announce before reading the offsets: a member that commits after this read sees the
+      // announcement (both sides are sequentially consistent) and notifies `space`.
+      part.waiting_publishers.fetch_add(1);
+      std::int64_t floor = part.next.load();
+      for (const auto* gp : part.active) floor = std::min(floor, gp->committed.load());
+      while (part.log.size() >= impl_->options.retention && part.base < floor) {
+        part.log.pop_front();
+        ++part.base;
+      }
+      if (part.log.size() < impl_->options.retention) {
+        part.waiting_publishers.fetch_sub(1);
+        break;
+      }
+      if (impl_->closed.load()) {
+        part.waiting_publishers.fetch_sub(1);
+        lock.unlock();
+        if (on_ack) on_ack(errc::closed, {});
+        return;
+      }
+      part.space.wait_for(lock, std::chrono::milliseconds(100));  // timeout: belt and braces
+      part.waiting_publishers.fetch_sub(1);
+    }
+    offset = part.next.load(std::memory_order_relaxed);
+    part.log.push_back(std::move(event));
+    part.next.store(offset + 1, std::memory_order_release);
+    for (member* m : part.owners) m->wake();
+  }
+  if (on_ack) on_ack({}, publish_receipt{p, offset});
+}
+
+subscription memory_bus::subscribe(std::string_view topic_name, std::string_view group_name,
+                                   handler h, const subscribe_options& options) {
+  if (impl_->closed.load()) throw error(errc::closed, "subscribe on a closed memory_bus");
+  validate_group_name(group_name);
+  if (!h) throw error(errc::invalid_argument, "subscribe needs a handler");
+  if (options.concurrency < 1) throw error(errc::invalid_argument, "subscribe_options.concurrency must be >= 1");
+  auto& t = impl_->topic(topic_name);
+  auto state = std::make_shared<memory_subscription>();
+  {
+    std::lock_guard lock(t.mutex);
+    auto& slot = t.groups[std::string(group_name)];
+    if (!slot) {
+      slot = std::make_unique<group_state>();
+      slot->name = std::string(group_name);
+      for (auto& part : t.parts) {
+        auto gp = std::make_unique<group_partition>();
+        std::lock_guard pl(part->mutex);
+        gp->committed.store(options.start == start_position::earliest ? part->base : part->next.load());
+        slot->parts.push_back(std::move(gp));
+      }
+    }
+    for (int i = 0; i < options.concurrency; ++i) {
+      auto m = std::make_shared<member>();
+      m->bus = impl_;
+      m->topic = &t;
+      m->group = slot.get();
+      m->fn = h;
+      slot->members.push_back(m.get());
+      state->members.push_back(std::move(m));
+    }
+    impl_->rebalance(t, *slot);
+  }
+  for (auto& m : state->members) m->thread = std::thread([m] { m->run(); });
+  {
+    std::lock_guard lock(impl_->subs_mutex);
+    std::erase_if(impl_->subs, [](const auto& w) { return w.expired(); });
+    impl_->subs.push_back(state);
+  }
+  return subscription(state);
+}
+
+void memory_bus::close(std::chrono::milliseconds drain) {
+  if (impl_->closed.exchange(true)) return;
+  {
+    std::shared_lock lock(impl_->topics_mutex);
+    for (auto& [name, t] : impl_->topics)
+      for (auto& part : t->parts) {
+        std::lock_guard pl(part->mutex);
+        part->space.notify_all();
+      }
+  }
+  if (drain.count() > 0) {
+    impl_->draining.store(true);
+    std::unique_lock lock(impl_->drain_mutex);
+    const bool ok = impl_->drain_cv.wait_for(lock, drain, [this] { return impl_->drained(); });
+    if (!ok) bus_log().warn("memory_bus closed before every group drained");
+  }
+  std::vector<std::shared_ptr<detail::subscription_state>> live;
+  {
+    std::lock_guard lock(impl_->subs_mutex);
+    for (auto& w : impl_->subs)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->close();
+}
+
+std::int32_t memory_bus::partitions(std::string_view topic_name) {
+  return static_cast<std::int32_t>(impl_->topic(topic_name).parts.size());
+}
+
+std::int64_t memory_bus::lag(std::string_view topic_name, std::string_view group_name) {
+  auto& t = impl_->topic(topic_name);
+  std::lock_guard lock(t.mutex);
+  const auto it = t.groups.find(group_name);
+  if (it == t.groups.end()) return 0;
+  std::int64_t total = 0;
+  for (std::size_t p = 0; p < t.parts.size(); ++p)
+    total += std::max<std::int64_t>(0, t.parts[p]->next.load() - it->second->parts[p]->committed.load());
+  return total;
+}
+
+}  // namespace eventshop

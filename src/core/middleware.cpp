@@ -1,0 +1,172 @@
+#include "eventshop/core/middleware.hpp"
+
+#include <random>
+#include <thread>
+
+#include "eventshop/core/context.hpp"
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/logging.hpp"
+#include "eventshop/core/metrics.hpp"
+
+namespace eventshop {
+
+namespace {
+std::string id_key(std::string_view group, std::string_view id) {
+  std::string k;
+  k.reserve(group.size() + 1 + id.size());
+  k.append(group).append(1, '\0').append(id);
+  return k;
+}
+
+const logger& mw_log() {
+  static const logger log("eventshop.middleware");
+  return log;
+}
+}  // namespace
+
+bool memory_idempotency_store::contains(std::string_view group, std::string_view event_id) {
+  std::lock_guard lock(mutex_);
+  return index_.contains(id_key(group, event_id));
+}
+
+void memory_idempotency_store::insert(std::string_view group, std::string_view event_id) {
+  std::string key = id_key(group, event_id);
+  std::lock_guard lock(mutex_);
+  if (index_.contains(key)) return;
+  order_.push_back(key);
+  index_.emplace(std::move(key), std::prev(order_.end()));
+  while (order_.size() > capacity_) {
+    index_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::size_t memory_idempotency_store::size() const {
+  std::lock_guard lock(mutex_);
+  return order_.size();
+}
+
+namespace middleware {
+
+handler chain(handler h, const std::vector<middleware>& layers) {
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) h = (*it)(std::move(h));
+  return h;
+}
+
+handler chain(handler h, std::initializer_list<middleware> layers) {
+  return chain(std::move(h), std::vector<middleware>(layers));
+}
+
+void retry_policy::validate() const {
+  if (max_attempts < 1) throw error(errc::invalid_argument, "retry_policy.max_attempts must be >= 1");
+  if (initial_backoff.count() < 0 || max_backoff < initial_backoff)
+    throw error(errc::invalid_argument, "retry_policy backoff must satisfy 0 <= initial <= max");
+  if (multiplier < 1.0) throw error(errc::invalid_argument, "retry_policy.multiplier must be >= 1");
+  if (jitter < 0.0 || jitter >= 1.0) throw error(errc::invalid_argument, "retry_policy.jitter must be in [0, 1)");
+}
+
+middleware retry(retry_policy policy) {
+  policy.validate();
+  if (!policy.sleep) policy.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  return [policy](handler next) -> handler {
+    return [policy, next = std::move(next)](const message& m) {
+      double backoff = static_cast<double>(policy.initial_backoff.count());
+      thread_local std::minstd_rand rng{std::random_device{}()};
+      for (int attempt = 1;; ++attempt) {
+        try {
+          next(m);
+          return;
+        } catch (const error& e) {
+          if (!e.retriable() || attempt >= policy.max_attempts) throw;
+          mw_log().debug("handler failed, retrying", {{"topic", m.topic}, {"event_id", m.event.id},
+                                                     {"attempt", attempt}, {"error", e.what()}});
+        } catch (const std::exception& e) {
+          if (attempt >= policy.max_attempts) throw;
+          mw_log().debug("handler failed, retrying", {{"topic", m.topic}, {"event_id", m.event.id},
+                                                     {"attempt", attempt}, {"error", e.what()}});
+        }
+        std::uniform_real_distribution<double> jitter(1.0 - policy.jitter, 1.0 + policy.jitter);
+        const double wait = std::min(backoff * jitter(rng), static_cast<double>(policy.max_backoff.count()));
+        policy.sleep(std::chrono::milliseconds(static_cast<long long>(wait)));
+        backoff = std::min(backoff * policy.multiplier, static_cast<double>(policy.max_backoff.count()));
+      }
+    };
+  };
+}
+
+middleware dead_letter(bus& target, dead_letter_options options) {
+  return [&target, options](handler next) -> handler {
+    return [&target, options, next = std::move(next)](const message& m) {
+      std::string reason;
+      try {
+        next(m);
+        return;
+      } catch (const std::exception& e) {
+        reason = e.what();
+      } catch (...) {
+        reason = "unknown exception";
+      }
+      envelope dead = m.event;
+      dead.extensions["dlqerror"] = reason.substr(0, 1024);
+      dead.extensions["dlqtopic"] = std::string(m.topic);
+      dead.extensions["dlqgroup"] = std::string(m.group);
+      dead.extensions["dlqpartition"] = std::to_string(m.partition);
+      dead.extensions["dlqoffset"] = std::to_string(m.offset);
+      dead.extensions["dlqattempt"] = std::to_string(m.attempt);
+      const std::string dlq_topic = std::string(m.topic) + options.suffix;
+      auto ack = target.publish(dlq_topic, std::move(dead));
+      if (ack.wait_for(options.publish_timeout) != std::future_status::ready)
+        throw error(errc::timeout, "dead-letter publish to '" + dlq_topic + "' timed out; original error: " + reason);
+      ack.get();  // throws if the dead-letter publish failed: the event is redelivered instead
+      mw_log().warn("event dead-lettered", {{"topic", m.topic}, {"group", m.group},
+                                            {"event_id", m.event.id}, {"type", m.event.type},
+                                            {"dlq", dlq_topic}, {"error", reason}});
+    };
+  };
+}
+
+middleware idempotent(idempotency_store& store) {
+  return [&store](handler next) -> handler {
+    return [&store, next = std::move(next)](const message& m) {
+      if (store.contains(m.group, m.event.id)) return;
+      next(m);
+      store.insert(m.group, m.event.id);
+    };
+  };
+}
+
+middleware correlate() {
+  return [](handler next) -> handler {
+    return [next = std::move(next)](const message& m) {
+      const event_context* outer = current_context();
+      event_context ctx;
+      ctx.correlationid = m.event.correlationid.empty() ? m.event.id : m.event.correlationid;
+      ctx.causationid = m.event.id;
+      ctx.traceparent = m.event.traceparent;
+      if (outer) ctx.request_id = outer->request_id;
+      context_scope scope(std::move(ctx));
+      next(m);
+    };
+  };
+}
+
+middleware metrics(metrics_registry& registry) {
+  return [&registry](handler next) -> handler {
+    return [&registry, next = std::move(next)](const message& m) {
+      const metric_labels labels{{"topic", std::string(m.topic)}, {"group", std::string(m.group)}};
+      const auto start = std::chrono::steady_clock::now();
+      try {
+        next(m);
+      } catch (...) {
+        registry.counter("eventshop_events_failed_total", "Handler invocations that threw", labels).inc();
+        throw;
+      }
+      registry.counter("eventshop_events_handled_total", "Events handled successfully", labels).inc();
+      registry.histogram("eventshop_handler_duration_seconds", "Handler duration", labels)
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+  };
+}
+
+}  // namespace middleware
+}  // namespace eventshop
