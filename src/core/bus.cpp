@@ -8,14 +8,15 @@ std::future<publish_receipt> bus::publish(std::string_view topic, envelope event
   auto promise = std::make_shared<std::promise<publish_receipt>>();
   auto future = promise->get_future();
   const std::string topic_name(topic);
-  publish(topic, std::move(event), [promise, topic_name](std::error_code ec, const publish_receipt& r) {
-    if (ec) {
-      promise->set_exception(
-          std::make_exception_ptr(error(ec, "publish to '" + topic_name + "' failed: " + ec.message())));
-    } else {
-      promise->set_value(r);
-    }
-  });
+  publish(topic, std::move(event),
+          [promise, topic_name](std::error_code ec, const publish_receipt& r) {
+            if (ec) {
+              promise->set_exception(std::make_exception_ptr(
+                  error(ec, "publish to '" + topic_name + "' failed: " + ec.message())));
+            } else {
+              promise->set_value(r);
+            }
+          });
   return future;
 }
 
@@ -30,7 +31,8 @@ std::uint32_t murmur2(std::string_view data) noexcept {
   const std::uint32_t len4 = len / 4;
   for (std::uint32_t i = 0; i < len4; ++i) {
     const std::uint32_t i4 = i * 4;
-    std::uint32_t k = static_cast<std::uint32_t>(p[i4]) | (static_cast<std::uint32_t>(p[i4 + 1]) << 8) |
+    std::uint32_t k = static_cast<std::uint32_t>(p[i4]) |
+                      (static_cast<std::uint32_t>(p[i4 + 1]) << 8) |
                       (static_cast<std::uint32_t>(p[i4 + 2]) << 16) |
                       (static_cast<std::uint32_t>(p[i4 + 3]) << 24);
     k *= m;
@@ -41,8 +43,12 @@ std::uint32_t murmur2(std::string_view data) noexcept {
   }
   const std::uint32_t tail = len & ~3u;
   switch (len % 4) {
-    case 3: h ^= static_cast<std::uint32_t>(p[tail + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<std::uint32_t>(p[tail + 1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<std::uint32_t>(p[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<std::uint32_t>(p[tail + 1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= static_cast<std::uint32_t>(p[tail]);
       h *= m;
@@ -55,12 +61,14 @@ std::uint32_t murmur2(std::string_view data) noexcept {
 
 std::int32_t partition_for(std::string_view key, std::int32_t partitions) noexcept {
   if (partitions <= 1) return 0;
-  return static_cast<std::int32_t>((murmur2(key) & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
+  return static_cast<std::int32_t>((murmur2(key) & 0x7fffffffu) %
+                                   static_cast<std::uint32_t>(partitions));
 }
 
 namespace {
 void validate_name(std::string_view name, const char* what) {
-  if (name.empty()) throw error(errc::invalid_argument, std::string(what) + " name must not be empty");
+  if (name.empty())
+    throw error(errc::invalid_argument, std::string(what) + " name must not be empty");
   if (name.size() > 249)
     throw error(errc::invalid_argument, std::string(what) + " name is longer than 249 characters");
   for (char c : name) {
@@ -73,7 +81,11 @@ void validate_name(std::string_view name, const char* what) {
 }
 }  // namespace
 
-void validate_topic_name(std::string_view topic) { validate_name(topic, "topic"); }
-void validate_group_name(std::string_view group) { validate_name(group, "group"); }
+void validate_topic_name(std::string_view topic) {
+  validate_name(topic, "topic");
+}
+void validate_group_name(std::string_view group) {
+  validate_name(group, "group");
+}
 
 }  // namespace eventshop

@@ -40,12 +40,18 @@ struct attr_name {
   attr bit;
 };
 constexpr attr_name known_attrs[] = {
-    {"specversion", a_specversion}, {"id", a_id},
-    {"source", a_source},           {"type", a_type},
-    {"subject", a_subject},         {"time", a_time},
-    {"datacontenttype", a_datacontenttype}, {"dataschemaversion", a_dataschemaversion},
-    {"correlationid", a_correlationid}, {"causationid", a_causationid},
-    {"traceparent", a_traceparent}, {"data", a_data},
+    {"specversion", a_specversion},
+    {"id", a_id},
+    {"source", a_source},
+    {"type", a_type},
+    {"subject", a_subject},
+    {"time", a_time},
+    {"datacontenttype", a_datacontenttype},
+    {"dataschemaversion", a_dataschemaversion},
+    {"correlationid", a_correlationid},
+    {"causationid", a_causationid},
+    {"traceparent", a_traceparent},
+    {"data", a_data},
 };
 
 attr lookup(std::string_view key) {
@@ -57,7 +63,8 @@ attr lookup(std::string_view key) {
 bool is_json_content_type(std::string_view ct) {
   const auto semi = ct.find(';');
   if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  while (!ct.empty() && ct.back() == ' ')
+    ct.remove_suffix(1);
   return ct == "application/json" || ct == "text/json" ||
          (ct.size() > 5 && ct.substr(ct.size() - 5) == "+json");
 }
@@ -77,19 +84,21 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
 
   bool Null() { return scalar("null"); }
   bool Bool(bool b) {
-    if (depth_ > 1) return true;
+    if (depth_ != 1) return scalar("boolean");
     if (current_ == a_extension) return extension(b ? "true" : "false");
     return scalar("boolean");
   }
   bool RawNumber(const char* str, SizeType len, bool) {
-    if (depth_ > 1) return true;
+    if (depth_ != 1) return scalar("number");
     const std::string_view text{str, len};
     if (current_ == a_dataschemaversion) {
       std::int64_t v = 0;
       const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc{} || p != text.data() + text.size() || v < 1)
-        return fail(errc::wrong_type, "envelope attribute 'dataschemaversion': expected an integer "
-                                      ">= 1, got " + std::string(text));
+        return fail(errc::wrong_type,
+                    "envelope attribute 'dataschemaversion': expected an integer "
+                    ">= 1, got " +
+                        std::string(text));
       out_.dataschemaversion = v;
       return true;
     }
@@ -98,37 +107,56 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   }
   bool String(const char* str, SizeType len, bool) {
     if (depth_ > 1) return true;
-    if (depth_ == 0) return fail(errc::malformed_event, "envelope: expected a JSON object, got a string");
+    if (depth_ == 0)
+      return fail(errc::malformed_event, "envelope: expected a JSON object, got a string");
     const std::string_view v{str, len};
     switch (current_) {
       case a_specversion:
         if (v != "1.0")
-          return fail(errc::wrong_type, "envelope attribute 'specversion': expected \"1.0\", got \"" +
-                                            std::string(v) + "\"");
+          return fail(
+              errc::wrong_type,
+              "envelope attribute 'specversion': expected \"1.0\", got \"" + std::string(v) + "\"");
         return true;
-      case a_id: return non_empty(out_.id, v, "id");
-      case a_source: return non_empty(out_.source, v, "source");
-      case a_type: return non_empty(out_.type, v, "type");
-      case a_subject: out_.subject.assign(v); return true;
+      case a_id:
+        return non_empty(out_.id, v, "id");
+      case a_source:
+        return non_empty(out_.source, v, "source");
+      case a_type:
+        return non_empty(out_.type, v, "type");
+      case a_subject:
+        out_.subject.assign(v);
+        return true;
       case a_time: {
         const auto t = parse_rfc3339(v);
         if (!t)
-          return fail(errc::wrong_type, "envelope attribute 'time': expected an RFC 3339 timestamp, "
-                                        "got \"" + std::string(v.substr(0, 64)) + "\"");
+          return fail(errc::wrong_type,
+                      "envelope attribute 'time': expected an RFC 3339 timestamp, "
+                      "got \"" +
+                          std::string(v.substr(0, 64)) + "\"");
         out_.time = *t;
         return true;
       }
       case a_datacontenttype:
         if (!is_json_content_type(v))
-          return fail(errc::wrong_type, "envelope attribute 'datacontenttype': only JSON payloads "
-                                        "are supported, got \"" + std::string(v.substr(0, 64)) + "\"");
+          return fail(errc::wrong_type,
+                      "envelope attribute 'datacontenttype': only JSON payloads "
+                      "are supported, got \"" +
+                          std::string(v.substr(0, 64)) + "\"");
         out_.datacontenttype.assign(v);
         return true;
-      case a_correlationid: out_.correlationid.assign(v); return true;
-      case a_causationid: out_.causationid.assign(v); return true;
-      case a_traceparent: out_.traceparent.assign(v); return true;
-      case a_extension: return extension(v);
-      default: return scalar("string");
+      case a_correlationid:
+        out_.correlationid.assign(v);
+        return true;
+      case a_causationid:
+        out_.causationid.assign(v);
+        return true;
+      case a_traceparent:
+        out_.traceparent.assign(v);
+        return true;
+      case a_extension:
+        return extension(v);
+      default:
+        return scalar("string");
     }
   }
   bool StartObject() {
@@ -148,11 +176,13 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
         return fail(errc::wrong_type, "envelope attribute '" + std::string(key.substr(0, 64)) +
                                           "': extension names must be 1-20 characters a-z or 0-9");
       if (out_.extensions.contains(key))
-        return fail(errc::malformed_event, "envelope attribute '" + std::string(key) + "' appears twice");
+        return fail(errc::malformed_event,
+                    "envelope attribute '" + std::string(key) + "' appears twice");
       ext_name_.assign(key);
     } else {
       if (seen_ & current_)
-        return fail(errc::malformed_event, "envelope attribute '" + std::string(key) + "' appears twice");
+        return fail(errc::malformed_event,
+                    "envelope attribute '" + std::string(key) + "' appears twice");
     }
     seen_ |= current_;
     key_end_ = stream_.Tell();
@@ -166,7 +196,8 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
     return true;
   }
   bool StartArray() {
-    if (depth_ == 0) return fail(errc::malformed_event, "envelope: expected a JSON object, got an array");
+    if (depth_ == 0)
+      return fail(errc::malformed_event, "envelope: expected a JSON object, got an array");
     if (depth_ == 1) return scalar("array");
     ++depth_;
     return true;
@@ -184,7 +215,8 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   bool scalar(const char* got) {
     if (depth_ > 1) return true;
     if (depth_ == 0)
-      return fail(errc::malformed_event, std::string("envelope: expected a JSON object, got ") + got);
+      return fail(errc::malformed_event,
+                  std::string("envelope: expected a JSON object, got ") + got);
     const std::string name = current_ == a_extension ? ext_name_ : std::string(name_of(current_));
     const char* want = current_ == a_data                ? "a JSON object"
                        : current_ == a_dataschemaversion ? "an integer"
@@ -200,7 +232,8 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   }
   bool non_empty(std::string& field, std::string_view v, const char* name) {
     if (v.empty())
-      return fail(errc::wrong_type, std::string("envelope attribute '") + name + "': must not be empty");
+      return fail(errc::wrong_type,
+                  std::string("envelope attribute '") + name + "': must not be empty");
     field.assign(v);
     return true;
   }
@@ -210,7 +243,8 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   }
   std::size_t value_start() const {
     std::size_t p = key_end_;
-    while (p < input_.size() && input_[p] != '{') ++p;  // skips whitespace and the ':'
+    while (p < input_.size() && input_[p] != '{')
+      ++p;  // skips whitespace and the ':'
     return p;
   }
   bool fail(errc e, std::string msg) {
@@ -296,8 +330,7 @@ envelope decode(std::string_view json, const codec_limits& limits) {
 void validate(const envelope& e) {
   auto require = [](bool ok, const char* attr_name, const char* what) {
     if (!ok)
-      throw error(errc::wrong_type,
-                  std::string("envelope attribute '") + attr_name + "': " + what);
+      throw error(errc::wrong_type, std::string("envelope attribute '") + attr_name + "': " + what);
   };
   require(!e.id.empty(), "id", "must not be empty");
   require(!e.source.empty(), "source", "must not be empty");

@@ -21,24 +21,40 @@ struct json_writer::impl {
 json_writer::json_writer() : impl_(std::make_unique<impl>()) {}
 json_writer::~json_writer() = default;
 
-void json_writer::begin_object() { impl_->writer.StartObject(); }
-void json_writer::end_object() { impl_->writer.EndObject(); }
-void json_writer::begin_array() { impl_->writer.StartArray(); }
-void json_writer::end_array() { impl_->writer.EndArray(); }
+void json_writer::begin_object() {
+  impl_->writer.StartObject();
+}
+void json_writer::end_object() {
+  impl_->writer.EndObject();
+}
+void json_writer::begin_array() {
+  impl_->writer.StartArray();
+}
+void json_writer::end_array() {
+  impl_->writer.EndArray();
+}
 void json_writer::key(std::string_view k) {
   impl_->writer.Key(k.data(), static_cast<SizeType>(k.size()));
 }
 void json_writer::string(std::string_view v) {
   impl_->writer.String(v.data(), static_cast<SizeType>(v.size()));
 }
-void json_writer::int64(std::int64_t v) { impl_->writer.Int64(v); }
-void json_writer::uint64(std::uint64_t v) { impl_->writer.Uint64(v); }
+void json_writer::int64(std::int64_t v) {
+  impl_->writer.Int64(v);
+}
+void json_writer::uint64(std::uint64_t v) {
+  impl_->writer.Uint64(v);
+}
 void json_writer::number(double v) {
   if (!std::isfinite(v)) throw error(errc::invalid_argument, "JSON cannot carry NaN or infinity");
   impl_->writer.Double(v);
 }
-void json_writer::boolean(bool v) { impl_->writer.Bool(v); }
-void json_writer::null() { impl_->writer.Null(); }
+void json_writer::boolean(bool v) {
+  impl_->writer.Bool(v);
+}
+void json_writer::null() {
+  impl_->writer.Null();
+}
 void json_writer::raw(std::string_view json) {
   impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
 }
@@ -69,23 +85,45 @@ void json_writer::clear() {
 }
 
 namespace {
-const rapidjson::Value& v(const void* p) { return *static_cast<const rapidjson::Value*>(p); }
+const rapidjson::Value& v(const void* p) {
+  return *static_cast<const rapidjson::Value*>(p);
+}
 }  // namespace
 
-bool json_view::is_null() const noexcept { return value_ && v(value_).IsNull(); }
-bool json_view::is_object() const noexcept { return value_ && v(value_).IsObject(); }
-bool json_view::is_array() const noexcept { return value_ && v(value_).IsArray(); }
-bool json_view::is_string() const noexcept { return value_ && v(value_).IsString(); }
-bool json_view::is_bool() const noexcept { return value_ && v(value_).IsBool(); }
-bool json_view::is_number() const noexcept { return value_ && v(value_).IsNumber(); }
-bool json_view::is_integer() const noexcept { return value_ && v(value_).IsInt64(); }
+bool json_view::is_null() const noexcept {
+  return value_ && v(value_).IsNull();
+}
+bool json_view::is_object() const noexcept {
+  return value_ && v(value_).IsObject();
+}
+bool json_view::is_array() const noexcept {
+  return value_ && v(value_).IsArray();
+}
+bool json_view::is_string() const noexcept {
+  return value_ && v(value_).IsString();
+}
+bool json_view::is_bool() const noexcept {
+  return value_ && v(value_).IsBool();
+}
+bool json_view::is_number() const noexcept {
+  return value_ && v(value_).IsNumber();
+}
+bool json_view::is_integer() const noexcept {
+  return value_ && v(value_).IsInt64();
+}
 
 std::string_view json_view::as_string() const {
   return {v(value_).GetString(), v(value_).GetStringLength()};
 }
-bool json_view::as_bool() const { return v(value_).GetBool(); }
-std::int64_t json_view::as_int64() const { return v(value_).GetInt64(); }
-double json_view::as_double() const { return v(value_).GetDouble(); }
+bool json_view::as_bool() const {
+  return v(value_).GetBool();
+}
+std::int64_t json_view::as_int64() const {
+  return v(value_).GetInt64();
+}
+double json_view::as_double() const {
+  return v(value_).GetDouble();
+}
 
 bool json_view::to_cents(std::int64_t& out) const {
   if (!is_number()) return false;
@@ -146,19 +184,22 @@ struct json_document::impl {
 };
 
 json_document::json_document(std::string_view text) : impl_(std::make_unique<impl>()) {
-  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+  constexpr unsigned flags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
   impl_->doc.Parse<flags>(text.data(), text.size());
   if (impl_->doc.HasParseError()) {
-    throw error(errc::malformed_event,
-                "not valid JSON at offset " + std::to_string(impl_->doc.GetErrorOffset()) + ": " +
-                    rapidjson::GetParseError_En(impl_->doc.GetParseError()));
+    throw error(errc::malformed_event, "not valid JSON at offset " +
+                                           std::to_string(impl_->doc.GetErrorOffset()) + ": " +
+                                           rapidjson::GetParseError_En(impl_->doc.GetParseError()));
   }
 }
 json_document::~json_document() = default;
 json_document::json_document(json_document&&) noexcept = default;
 json_document& json_document::operator=(json_document&&) noexcept = default;
 
-json_view json_document::root() const { return json_view{&impl_->doc}; }
+json_view json_document::root() const {
+  return json_view{&impl_->doc};
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   rapidjson::StringBuffer sb;

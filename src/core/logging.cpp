@@ -46,12 +46,18 @@ log_level parse_log_level(std::string_view n, log_level fallback) noexcept {
 
 std::string_view to_string(log_level level) noexcept {
   switch (level) {
-    case log_level::trace: return "trace";
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
-    case log_level::off: return "off";
+    case log_level::trace:
+      return "trace";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+    case log_level::off:
+      return "off";
   }
   return "info";
 }
@@ -100,8 +106,10 @@ void logger::log(log_level level, std::string_view msg,
             } else if constexpr (std::is_same_v<V, bool>) {
               line += v ? "true" : "false";
             } else if constexpr (std::is_same_v<V, double>) {
-              if (std::isfinite(v)) line += std::to_string(v);
-              else line += "null";
+              if (std::isfinite(v))
+                line += std::to_string(v);
+              else
+                line += "null";
             } else {
               line += std::to_string(v);
             }

@@ -26,11 +26,11 @@ using steady = std::chrono::steady_clock;
 struct member;
 
 struct group_partition {
-  std::mutex dispatch;                  // held while a member handles a batch of this partition
+  std::mutex dispatch;                     // held while a member handles a batch of this partition
   std::atomic<std::int64_t> committed{0};  // next offset this group will consume
   std::atomic<member*> owner{nullptr};
-  int attempt = 1;                      // guarded by dispatch
-  steady::time_point retry_at{};        // guarded by dispatch
+  int attempt = 1;                // guarded by dispatch
+  steady::time_point retry_at{};  // guarded by dispatch
 };
 
 struct group_state {
@@ -41,11 +41,11 @@ struct group_state {
 
 struct partition_state {
   std::mutex mutex;
-  std::condition_variable space;       // publishers waiting for retention room
+  std::condition_variable space;  // publishers waiting for retention room
   std::deque<envelope> log;
-  std::int64_t base = 0;               // offset of log.front()
-  std::atomic<std::int64_t> next{0};   // offset the next event gets (written under mutex)
-  std::vector<member*> owners;         // members to wake on publish (one per active group)
+  std::int64_t base = 0;                 // offset of log.front()
+  std::atomic<std::int64_t> next{0};     // offset the next event gets (written under mutex)
+  std::vector<member*> owners;           // members to wake on publish (one per active group)
   std::vector<group_partition*> active;  // offsets that hold back trimming
   std::atomic<int> waiting_publishers{0};
 };
@@ -147,7 +147,8 @@ struct member {
   void run();
   // Handles one batch of partition `p`; returns false when nothing was available, and lowers
   // `next_retry` when the partition waits for a redelivery.
-  bool dispatch(std::int32_t p, std::vector<const envelope*>& batch, steady::time_point& next_retry);
+  bool dispatch(std::int32_t p, std::vector<const envelope*>& batch,
+                steady::time_point& next_retry);
 };
 
 bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
@@ -172,7 +173,9 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
     std::lock_guard lock(part.mutex);
     if (first < part.base) {
       bus_log().warn("group resumes after retention dropped events it had not consumed",
-                     {{"topic", topic->name}, {"group", group->name}, {"partition", p},
+                     {{"topic", topic->name},
+                      {"group", group->name},
+                      {"partition", p},
                       {"skipped", part.base - first}});
       first = part.base;
       gp.committed.store(first);
@@ -181,7 +184,8 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
     const auto n = static_cast<std::size_t>(
         std::min<std::int64_t>(available, static_cast<std::int64_t>(bus->options.max_batch)));
     auto it = part.log.begin() + (first - part.base);
-    for (std::size_t i = 0; i < n; ++i, ++it) batch.push_back(&*it);
+    for (std::size_t i = 0; i < n; ++i, ++it)
+      batch.push_back(&*it);
   }
   if (batch.empty()) return false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -191,10 +195,13 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
     try {
       fn(m);
     } catch (const std::exception& e) {
-      bus_log().warn("handler failed; event will be redelivered",
-                     {{"topic", topic->name}, {"group", group->name}, {"partition", p},
-                      {"offset", offset}, {"event_id", batch[i]->id}, {"attempt", gp.attempt},
-                      {"error", e.what()}});
+      bus_log().warn("handler failed; event will be redelivered", {{"topic", topic->name},
+                                                                   {"group", group->name},
+                                                                   {"partition", p},
+                                                                   {"offset", offset},
+                                                                   {"event_id", batch[i]->id},
+                                                                   {"attempt", gp.attempt},
+                                                                   {"error", e.what()}});
       ++gp.attempt;
       gp.retry_at = steady::now() + bus->options.redelivery_delay;
       next_retry = std::min(next_retry, gp.retry_at);
@@ -243,8 +250,10 @@ void member::run() {
     if (!has_work(parts) && assign_gen.load() == gen) {
       std::unique_lock lock(wake_mutex);
       auto ready = [this] { return signaled || stop.load(); };
-      if (next_retry == steady::time_point::max()) wake_cv.wait(lock, ready);
-      else wake_cv.wait_until(lock, next_retry, ready);
+      if (next_retry == steady::time_point::max())
+        wake_cv.wait(lock, ready);
+      else
+        wake_cv.wait_until(lock, next_retry, ready);
       signaled = false;
     }
     sleeping.store(false, std::memory_order_relaxed);
@@ -271,14 +280,17 @@ class memory_subscription final : public detail::subscription_state {
       }
     }
     for (auto& m : members) {
-      if (m->thread.get_id() == std::this_thread::get_id()) m->thread.detach();  // closed from its own handler
-      else if (m->thread.joinable()) m->thread.join();
+      if (m->thread.get_id() == std::this_thread::get_id())
+        m->thread.detach();  // closed from its own handler
+      else if (m->thread.joinable())
+        m->thread.join();
     }
     if (members.empty()) return;
     auto& t = *members.front()->topic;
     auto& g = *members.front()->group;
     std::lock_guard tl(t.mutex);
-    for (auto& m : members) std::erase(g.members, m.get());
+    for (auto& m : members)
+      std::erase(g.members, m.get());
     members.front()->bus->rebalance(t, g);
   }
 };
@@ -314,7 +326,8 @@ void memory_bus::impl::rebalance(topic_state& t, group_state& g) {
     }
     part.space.notify_all();  // a group that left may have been holding publishers back
   }
-  for (auto* m : g.members) m->wake();
+  for (auto* m : g.members)
+    m->wake();
 }
 
 bool memory_bus::impl::drained() {
@@ -333,8 +346,10 @@ bool memory_bus::impl::drained() {
 void memory_bus_options::validate() const {
   if (partitions < 1 || partitions > 10'000)
     throw error(errc::invalid_argument, "memory_bus_options.partitions must be 1..10000");
-  if (retention < 1) throw error(errc::invalid_argument, "memory_bus_options.retention must be >= 1");
-  if (max_batch < 1) throw error(errc::invalid_argument, "memory_bus_options.max_batch must be >= 1");
+  if (retention < 1)
+    throw error(errc::invalid_argument, "memory_bus_options.retention must be >= 1");
+  if (max_batch < 1)
+    throw error(errc::invalid_argument, "memory_bus_options.max_batch must be >= 1");
   if (redelivery_delay.count() < 0)
     throw error(errc::invalid_argument, "memory_bus_options.redelivery_delay must be >= 0");
 }
@@ -344,7 +359,9 @@ memory_bus::memory_bus(memory_bus_options options) {
   impl_ = std::make_shared<impl>(options);
 }
 
-memory_bus::~memory_bus() { close(std::chrono::milliseconds(0)); }
+memory_bus::~memory_bus() {
+  close(std::chrono::milliseconds(0));
+}
 
 void memory_bus::publish(std::string_view topic_name, envelope event, publish_callback on_ack) {
   if (impl_->closed.load()) {
@@ -362,7 +379,8 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
       // announcement (both sides are sequentially consistent) and notifies `space`.
       part.waiting_publishers.fetch_add(1);
       std::int64_t floor = part.next.load();
-      for (const auto* gp : part.active) floor = std::min(floor, gp->committed.load());
+      for (const auto* gp : part.active)
+        floor = std::min(floor, gp->committed.load());
       while (part.log.size() >= impl_->options.retention && part.base < floor) {
         part.log.pop_front();
         ++part.base;
@@ -383,7 +401,8 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
     offset = part.next.load(std::memory_order_relaxed);
     part.log.push_back(std::move(event));
     part.next.store(offset + 1, std::memory_order_release);
-    for (member* m : part.owners) m->wake();
+    for (member* m : part.owners)
+      m->wake();
   }
   if (on_ack) on_ack({}, publish_receipt{p, offset});
 }
@@ -393,7 +412,8 @@ subscription memory_bus::subscribe(std::string_view topic_name, std::string_view
   if (impl_->closed.load()) throw error(errc::closed, "subscribe on a closed memory_bus");
   validate_group_name(group_name);
   if (!h) throw error(errc::invalid_argument, "subscribe needs a handler");
-  if (options.concurrency < 1) throw error(errc::invalid_argument, "subscribe_options.concurrency must be >= 1");
+  if (options.concurrency < 1)
+    throw error(errc::invalid_argument, "subscribe_options.concurrency must be >= 1");
   auto& t = impl_->topic(topic_name);
   auto state = std::make_shared<memory_subscription>();
   {
@@ -405,7 +425,8 @@ subscription memory_bus::subscribe(std::string_view topic_name, std::string_view
       for (auto& part : t.parts) {
         auto gp = std::make_unique<group_partition>();
         std::lock_guard pl(part->mutex);
-        gp->committed.store(options.start == start_position::earliest ? part->base : part->next.load());
+        gp->committed.store(options.start == start_position::earliest ? part->base
+                                                                      : part->next.load());
         slot->parts.push_back(std::move(gp));
       }
     }
@@ -420,7 +441,8 @@ subscription memory_bus::subscribe(std::string_view topic_name, std::string_view
     }
     impl_->rebalance(t, *slot);
   }
-  for (auto& m : state->members) m->thread = std::thread([m] { m->run(); });
+  for (auto& m : state->members)
+    m->thread = std::thread([m] { m->run(); });
   {
     std::lock_guard lock(impl_->subs_mutex);
     std::erase_if(impl_->subs, [](const auto& w) { return w.expired(); });
@@ -451,7 +473,8 @@ void memory_bus::close(std::chrono::milliseconds drain) {
     for (auto& w : impl_->subs)
       if (auto s = w.lock()) live.push_back(std::move(s));
   }
-  for (auto& s : live) s->close();
+  for (auto& s : live)
+    s->close();
 }
 
 std::int32_t memory_bus::partitions(std::string_view topic_name) {
@@ -465,7 +488,8 @@ std::int64_t memory_bus::lag(std::string_view topic_name, std::string_view group
   if (it == t.groups.end()) return 0;
   std::int64_t total = 0;
   for (std::size_t p = 0; p < t.parts.size(); ++p)
-    total += std::max<std::int64_t>(0, t.parts[p]->next.load() - it->second->parts[p]->committed.load());
+    total +=
+        std::max<std::int64_t>(0, t.parts[p]->next.load() - it->second->parts[p]->committed.load());
   return total;
 }
 

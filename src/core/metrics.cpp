@@ -27,10 +27,14 @@ std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -38,7 +42,8 @@ std::string escape_label_value(std::string_view v) {
 std::string render_labels(const metric_labels& labels) {
   std::string out;
   for (const auto& [k, v] : labels) {
-    if (!valid_label_name(k)) throw error(errc::invalid_argument, "invalid metric label name '" + k + "'");
+    if (!valid_label_name(k))
+      throw error(errc::invalid_argument, "invalid metric label name '" + k + "'");
     out += out.empty() ? "" : ",";
     out += k;
     out += "=\"";
@@ -79,7 +84,8 @@ void histogram::observe(double v) noexcept {
 }
 
 std::vector<double> histogram::latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 metrics_registry::family& metrics_registry::get_family(std::string_view name, std::string_view help,
@@ -87,14 +93,16 @@ metrics_registry::family& metrics_registry::get_family(std::string_view name, st
   if (!valid_metric_name(name))
     throw error(errc::invalid_argument, "invalid metric name '" + std::string(name) + "'");
   auto it = families_.find(name);
-  if (it == families_.end()) it = families_.emplace(std::string(name), family{k, std::string(help), {}, {}, {}}).first;
+  if (it == families_.end())
+    it = families_.emplace(std::string(name), family{k, std::string(help), {}, {}, {}}).first;
   if (it->second.k != k)
     throw error(errc::invalid_argument,
                 "metric '" + std::string(name) + "' is already registered as another kind");
   return it->second;
 }
 
-counter& metrics_registry::counter(std::string_view name, std::string_view help, const metric_labels& labels) {
+counter& metrics_registry::counter(std::string_view name, std::string_view help,
+                                   const metric_labels& labels) {
   const std::string key = render_labels(labels);
   std::lock_guard lock(mutex_);
   auto& slot = get_family(name, help, kind::counter).counters[key];
@@ -102,7 +110,8 @@ counter& metrics_registry::counter(std::string_view name, std::string_view help,
   return *slot;
 }
 
-gauge& metrics_registry::gauge(std::string_view name, std::string_view help, const metric_labels& labels) {
+gauge& metrics_registry::gauge(std::string_view name, std::string_view help,
+                               const metric_labels& labels) {
   const std::string key = render_labels(labels);
   std::lock_guard lock(mutex_);
   auto& slot = get_family(name, help, kind::gauge).gauges[key];
@@ -126,7 +135,8 @@ std::string metrics_registry::render() const {
   std::string out;
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " ";
-    for (char c : f.help) out += c == '\n' ? std::string("\\n") : c == '\\' ? std::string("\\\\") : std::string(1, c);
+    for (char c : f.help)
+      out += c == '\n' ? std::string("\\n") : c == '\\' ? std::string("\\\\") : std::string(1, c);
     out += "\n# TYPE " + name + " ";
     out += f.k == kind::counter ? "counter" : f.k == kind::gauge ? "gauge" : "histogram";
     out += '\n';
@@ -137,8 +147,10 @@ std::string metrics_registry::render() const {
       out += format_value(v);
       out += '\n';
     };
-    for (const auto& [labels, c] : f.counters) line(name, labels, c->value());
-    for (const auto& [labels, g] : f.gauges) line(name, labels, g->value());
+    for (const auto& [labels, c] : f.counters)
+      line(name, labels, c->value());
+    for (const auto& [labels, g] : f.gauges)
+      line(name, labels, g->value());
     for (const auto& [labels, h] : f.histograms) {
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < h->bounds().size(); ++i) {

@@ -49,7 +49,8 @@ std::size_t memory_idempotency_store::size() const {
 namespace middleware {
 
 handler chain(handler h, const std::vector<middleware>& layers) {
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) h = (*it)(std::move(h));
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it)
+    h = (*it)(std::move(h));
   return h;
 }
 
@@ -58,16 +59,19 @@ handler chain(handler h, std::initializer_list<middleware> layers) {
 }
 
 void retry_policy::validate() const {
-  if (max_attempts < 1) throw error(errc::invalid_argument, "retry_policy.max_attempts must be >= 1");
+  if (max_attempts < 1)
+    throw error(errc::invalid_argument, "retry_policy.max_attempts must be >= 1");
   if (initial_backoff.count() < 0 || max_backoff < initial_backoff)
     throw error(errc::invalid_argument, "retry_policy backoff must satisfy 0 <= initial <= max");
   if (multiplier < 1.0) throw error(errc::invalid_argument, "retry_policy.multiplier must be >= 1");
-  if (jitter < 0.0 || jitter >= 1.0) throw error(errc::invalid_argument, "retry_policy.jitter must be in [0, 1)");
+  if (jitter < 0.0 || jitter >= 1.0)
+    throw error(errc::invalid_argument, "retry_policy.jitter must be in [0, 1)");
 }
 
 middleware retry(retry_policy policy) {
   policy.validate();
-  if (!policy.sleep) policy.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!policy.sleep)
+    policy.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   return [policy](handler next) -> handler {
     return [policy, next = std::move(next)](const message& m) {
       double backoff = static_cast<double>(policy.initial_backoff.count());
@@ -78,17 +82,23 @@ middleware retry(retry_policy policy) {
           return;
         } catch (const error& e) {
           if (!e.retriable() || attempt >= policy.max_attempts) throw;
-          mw_log().debug("handler failed, retrying", {{"topic", m.topic}, {"event_id", m.event.id},
-                                                     {"attempt", attempt}, {"error", e.what()}});
+          mw_log().debug("handler failed, retrying", {{"topic", m.topic},
+                                                      {"event_id", m.event.id},
+                                                      {"attempt", attempt},
+                                                      {"error", e.what()}});
         } catch (const std::exception& e) {
           if (attempt >= policy.max_attempts) throw;
-          mw_log().debug("handler failed, retrying", {{"topic", m.topic}, {"event_id", m.event.id},
-                                                     {"attempt", attempt}, {"error", e.what()}});
+          mw_log().debug("handler failed, retrying", {{"topic", m.topic},
+                                                      {"event_id", m.event.id},
+                                                      {"attempt", attempt},
+                                                      {"error", e.what()}});
         }
         std::uniform_real_distribution<double> jitter(1.0 - policy.jitter, 1.0 + policy.jitter);
-        const double wait = std::min(backoff * jitter(rng), static_cast<double>(policy.max_backoff.count()));
+        const double wait =
+            std::min(backoff * jitter(rng), static_cast<double>(policy.max_backoff.count()));
         policy.sleep(std::chrono::milliseconds(static_cast<long long>(wait)));
-        backoff = std::min(backoff * policy.multiplier, static_cast<double>(policy.max_backoff.count()));
+        backoff =
+            std::min(backoff * policy.multiplier, static_cast<double>(policy.max_backoff.count()));
       }
     };
   };
@@ -116,11 +126,15 @@ middleware dead_letter(bus& target, dead_letter_options options) {
       const std::string dlq_topic = std::string(m.topic) + options.suffix;
       auto ack = target.publish(dlq_topic, std::move(dead));
       if (ack.wait_for(options.publish_timeout) != std::future_status::ready)
-        throw error(errc::timeout, "dead-letter publish to '" + dlq_topic + "' timed out; original error: " + reason);
+        throw error(errc::timeout, "dead-letter publish to '" + dlq_topic +
+                                       "' timed out; original error: " + reason);
       ack.get();  // throws if the dead-letter publish failed: the event is redelivered instead
-      mw_log().warn("event dead-lettered", {{"topic", m.topic}, {"group", m.group},
-                                            {"event_id", m.event.id}, {"type", m.event.type},
-                                            {"dlq", dlq_topic}, {"error", reason}});
+      mw_log().warn("event dead-lettered", {{"topic", m.topic},
+                                            {"group", m.group},
+                                            {"event_id", m.event.id},
+                                            {"type", m.event.type},
+                                            {"dlq", dlq_topic},
+                                            {"error", reason}});
     };
   };
 }
@@ -158,10 +172,12 @@ middleware metrics(metrics_registry& registry) {
       try {
         next(m);
       } catch (...) {
-        registry.counter("eventshop_events_failed_total", "Handler invocations that threw", labels).inc();
+        registry.counter("eventshop_events_failed_total", "Handler invocations that threw", labels)
+            .inc();
         throw;
       }
-      registry.counter("eventshop_events_handled_total", "Events handled successfully", labels).inc();
+      registry.counter("eventshop_events_handled_total", "Events handled successfully", labels)
+          .inc();
       registry.histogram("eventshop_handler_duration_seconds", "Handler duration", labels)
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     };

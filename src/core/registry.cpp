@@ -8,12 +8,16 @@ namespace {
 thread_local const event_context* tl_context = nullptr;
 }  // namespace
 
-const event_context* current_context() noexcept { return tl_context; }
+const event_context* current_context() noexcept {
+  return tl_context;
+}
 
 context_scope::context_scope(event_context ctx) : ctx_(std::move(ctx)), previous_(tl_context) {
   tl_context = &ctx_;
 }
-context_scope::~context_scope() { tl_context = previous_; }
+context_scope::~context_scope() {
+  tl_context = previous_;
+}
 
 std::string money::to_string() const {
   json_writer w;
@@ -83,7 +87,8 @@ std::string event_registry::upcast(const envelope& e) const {
     const auto step = en.upcasters.find(v);
     if (step == en.upcasters.end())
       throw error(errc::unsupported_version, "no upcaster for " + e.type + " from schema version " +
-                                                 std::to_string(v) + " to " + std::to_string(v + 1));
+                                                 std::to_string(v) + " to " +
+                                                 std::to_string(v + 1));
     const json_document doc(data);
     json_writer out;
     step->second(doc.root(), out);

@@ -146,8 +146,8 @@ std::optional<timestamp> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   const long long days = days_from_civil(static_cast<int>(year), month, day);
-  const long long secs = days * 86400 + hour * 3600 + minute * 60 + (second > 59 ? 59 : second) -
-                         offset_minutes * 60;
+  const long long secs =
+      days * 86400 + hour * 3600 + minute * 60 + (second > 59 ? 59 : second) - offset_minutes * 60;
   using namespace std::chrono;
   return timestamp{duration_cast<system_clock::duration>(seconds{secs} + nanoseconds{nanos})};
 }

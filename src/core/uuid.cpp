@@ -14,7 +14,8 @@ struct rng {
 
   rng() {
     std::random_device rd;
-    for (auto& v : s) v = (std::uint64_t{rd()} << 32) ^ rd();
+    for (auto& v : s)
+      v = (std::uint64_t{rd()} << 32) ^ rd();
   }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t next() {
@@ -68,11 +69,13 @@ std::string new_uuid_v7(const clock& c) {
     }
   }
   std::uint8_t b[16];
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
   b[6] = static_cast<std::uint8_t>(0x70 | ((st.counter >> 8) & 0x0f));
   b[7] = static_cast<std::uint8_t>(st.counter & 0xff);
   const std::uint64_t r2 = st.gen.next();
-  for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<std::uint8_t>(r2 >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    b[8 + i] = static_cast<std::uint8_t>(r2 >> (8 * i));
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
 
   std::string out(36, '-');

@@ -38,21 +38,27 @@ int seq_of(const envelope& e) {
   return std::stoi(e.data.substr(p + 6));
 }
 
-int scaled(const bus_backend& b, int n) { return std::max(4, n * b.scale_percent / 100); }
+int scaled(const bus_backend& b, int n) {
+  return std::max(4, n * b.scale_percent / 100);
+}
 
 // Publishes and waits for every acknowledgement.
-std::vector<publish_receipt> publish_all(bus& b, const std::string& topic, std::vector<envelope> events) {
+std::vector<publish_receipt> publish_all(bus& b, const std::string& topic,
+                                         std::vector<envelope> events) {
   std::vector<std::future<publish_receipt>> acks;
   acks.reserve(events.size());
-  for (auto& e : events) acks.push_back(b.publish(topic, std::move(e)));
+  for (auto& e : events)
+    acks.push_back(b.publish(topic, std::move(e)));
   std::vector<publish_receipt> out;
-  for (auto& a : acks) out.push_back(a.get());
+  for (auto& a : acks)
+    out.push_back(a.get());
   return out;
 }
 
 handler record_into(collector<seen>& c, int member = 0) {
   return [&c, member](const message& m) {
-    c.add(seen{m.event.subject, seq_of(m.event), m.event.id, m.attempt, m.partition, m.offset, member});
+    c.add(seen{m.event.subject, seq_of(m.event), m.event.id, m.attempt, m.partition, m.offset,
+               member});
   };
 }
 
@@ -66,7 +72,8 @@ TEST_P(bus_conformance, PublishIsAcknowledgedWithPartitionAndOffset) {
   EXPECT_EQ(receipt.partition, partition_for("k1", b->partitions("conf.ack")));
 
   std::promise<std::error_code> done;
-  b->publish("conf.ack", make("k1", 2), [&](std::error_code ec, const publish_receipt&) { done.set_value(ec); });
+  b->publish("conf.ack", make("k1", 2),
+             [&](std::error_code ec, const publish_receipt&) { done.set_value(ec); });
   EXPECT_FALSE(done.get_future().get());
 }
 
@@ -112,7 +119,8 @@ TEST_P(bus_conformance, EventsOfOneKeyArriveInPublishOrder) {
   auto sub = b->subscribe("conf.order", "g", record_into(got), {.concurrency = 2});
   std::vector<envelope> events;
   for (int i = 0; i < per_key; ++i)
-    for (int k = 0; k < keys; ++k) events.push_back(make("key-" + std::to_string(k), i));
+    for (int k = 0; k < keys; ++k)
+      events.push_back(make("key-" + std::to_string(k), i));
   publish_all(*b, "conf.order", std::move(events));
   ASSERT_TRUE(got.wait_for_count(static_cast<std::size_t>(keys * per_key), be.timeout));
   std::map<std::string, int> last;
@@ -132,13 +140,16 @@ TEST_P(bus_conformance, EveryGroupSeesEveryEvent) {
   auto sa = b->subscribe("conf.fanout", "group-a", record_into(a));
   auto sc = b->subscribe("conf.fanout", "group-c", record_into(c));
   std::vector<envelope> events;
-  for (int i = 0; i < n; ++i) events.push_back(make("k" + std::to_string(i % 13), i));
+  for (int i = 0; i < n; ++i)
+    events.push_back(make("k" + std::to_string(i % 13), i));
   publish_all(*b, "conf.fanout", std::move(events));
   ASSERT_TRUE(a.wait_for_count(static_cast<std::size_t>(n), be.timeout));
   ASSERT_TRUE(c.wait_for_count(static_cast<std::size_t>(n), be.timeout));
   std::set<std::string> ids_a, ids_c;
-  for (const auto& s : a.snapshot()) ids_a.insert(s.id);
-  for (const auto& s : c.snapshot()) ids_c.insert(s.id);
+  for (const auto& s : a.snapshot())
+    ids_a.insert(s.id);
+  for (const auto& s : c.snapshot())
+    ids_c.insert(s.id);
   EXPECT_EQ(ids_a.size(), static_cast<std::size_t>(n));
   EXPECT_EQ(ids_a, ids_c);
 }
@@ -152,17 +163,20 @@ TEST_P(bus_conformance, MembersOfAGroupShareThePartitions) {
   auto s2 = b->subscribe("conf.share", "workers", record_into(got, 2));
   // Both members must own partitions before the events arrive for the split to be observable.
   std::vector<envelope> events;
-  for (int i = 0; i < n; ++i) events.push_back(make("k" + std::to_string(i), i));
+  for (int i = 0; i < n; ++i)
+    events.push_back(make("k" + std::to_string(i), i));
   publish_all(*b, "conf.share", std::move(events));
   ASSERT_TRUE(got.wait_until(
       [n](const std::vector<seen>& v) {
         std::set<std::string> ids;
-        for (const auto& s : v) ids.insert(s.id);
+        for (const auto& s : v)
+          ids.insert(s.id);
         return ids.size() >= static_cast<std::size_t>(n);
       },
       be.timeout));
   std::map<int, int> handled_by_member;
-  for (const auto& s : got.snapshot()) ++handled_by_member[s.member];
+  for (const auto& s : got.snapshot())
+    ++handled_by_member[s.member];
   EXPECT_EQ(handled_by_member.size(), 2u) << "one member handled everything";
 }
 
@@ -176,11 +190,13 @@ TEST_P(bus_conformance, FailedHandlerGetsTheEventAgainAndOrderIsKept) {
     got.add(seen{m.event.subject, seq_of(m.event), m.event.id, m.attempt, m.partition, m.offset});
   });
   std::vector<envelope> events;
-  for (int i = 0; i < 5; ++i) events.push_back(make("same-key", i));
+  for (int i = 0; i < 5; ++i)
+    events.push_back(make("same-key", i));
   publish_all(*b, "conf.redeliver", std::move(events));
   ASSERT_TRUE(got.wait_for_count(5, be.timeout));
   const auto v = got.snapshot();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(v[static_cast<std::size_t>(i)].seq, i);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(v[static_cast<std::size_t>(i)].seq, i);
   EXPECT_EQ(v[2].attempt, 3);  // two failures, then success
   EXPECT_EQ(v[3].attempt, 1);
   EXPECT_EQ(failures.load(), 3);
@@ -191,17 +207,19 @@ TEST_P(bus_conformance, PoisonEventGoesToTheDeadLetterTopic) {
   auto b = be.open(be.make_storage_id(), {});
   collector<seen> ok;
   collector<envelope> dead;
-  auto dlq = b->subscribe("conf.poison.dlq", "inspect", [&](const message& m) { dead.add(m.event); });
+  auto dlq =
+      b->subscribe("conf.poison.dlq", "inspect", [&](const message& m) { dead.add(m.event); });
   auto record = record_into(ok);
   auto guarded = [record](const message& m) {
     if (seq_of(m.event) == 1) throw std::runtime_error("cannot handle seq 1");
     record(m);
   };
-  auto sub = b->subscribe("conf.poison", "g",
-                          middleware::chain(guarded, {middleware::dead_letter(*b),
-                                                      middleware::retry({.max_attempts = 3,
-                                                                         .initial_backoff = 1ms,
-                                                                         .max_backoff = 2ms})}));
+  auto sub = b->subscribe(
+      "conf.poison", "g",
+      middleware::chain(
+          guarded,
+          {middleware::dead_letter(*b),
+           middleware::retry({.max_attempts = 3, .initial_backoff = 1ms, .max_backoff = 2ms})}));
   publish_all(*b, "conf.poison", {make("k", 0), make("k", 1), make("k", 2)});
   ASSERT_TRUE(ok.wait_for_count(2, be.timeout));
   ASSERT_TRUE(dead.wait_for_count(1, be.timeout));
@@ -222,12 +240,16 @@ TEST_P(bus_conformance, UnknownEventTypeIsDeadLetteredNotRetried) {
   registry.add("Known", 1);
   collector<envelope> dead, handled;
   dispatcher d(registry);
-  auto dlq = b->subscribe("conf.unknown.dlq", "inspect", [&](const message& m) { dead.add(m.event); });
-  auto sub = b->subscribe("conf.unknown", "g",
-                          middleware::chain([&](const message& m) {
-                            d.as_handler()(m);
-                            handled.add(m.event);
-                          }, {middleware::dead_letter(*b), middleware::retry({.max_attempts = 5})}));
+  auto dlq =
+      b->subscribe("conf.unknown.dlq", "inspect", [&](const message& m) { dead.add(m.event); });
+  auto sub =
+      b->subscribe("conf.unknown", "g",
+                   middleware::chain(
+                       [&](const message& m) {
+                         d.as_handler()(m);
+                         handled.add(m.event);
+                       },
+                       {middleware::dead_letter(*b), middleware::retry({.max_attempts = 5})}));
   publish_all(*b, "conf.unknown", {make("k", 0, "Mystery"), make("k", 1, "Known")});
   ASSERT_TRUE(dead.wait_for_count(1, be.timeout));
   ASSERT_TRUE(handled.wait_for_count(1, be.timeout));
@@ -242,11 +264,13 @@ TEST_P(bus_conformance, NewGroupReplaysFromTheBeginningOrStartsAtTheEnd) {
   auto b = be.open(be.make_storage_id(), {});
   const int n = scaled(be, 100);
   std::vector<envelope> before;
-  for (int i = 0; i < n; ++i) before.push_back(make("k" + std::to_string(i % 5), i));
+  for (int i = 0; i < n; ++i)
+    before.push_back(make("k" + std::to_string(i % 5), i));
   publish_all(*b, "conf.replay", std::move(before));
   collector<seen> early, late;
   auto s1 = b->subscribe("conf.replay", "from-start", record_into(early));
-  auto s2 = b->subscribe("conf.replay", "from-now", record_into(late), {.start = start_position::latest});
+  auto s2 =
+      b->subscribe("conf.replay", "from-now", record_into(late), {.start = start_position::latest});
   ASSERT_TRUE(early.wait_for_count(static_cast<std::size_t>(n), be.timeout));
   publish_all(*b, "conf.replay", {make("k0", 1000)});
   ASSERT_TRUE(late.wait_for_count(1, be.timeout));
@@ -263,7 +287,8 @@ TEST_P(bus_conformance, ClosingASubscriptionHandsItsPartitionsToTheOthers) {
   auto s1 = b->subscribe("conf.rebalance", "g", record_into(got, 1));
   auto s2 = b->subscribe("conf.rebalance", "g", record_into(got, 2));
   std::vector<envelope> first, second;
-  for (int i = 0; i < n; ++i) (i < n / 2 ? first : second).push_back(make("k" + std::to_string(i), i));
+  for (int i = 0; i < n; ++i)
+    (i < n / 2 ? first : second).push_back(make("k" + std::to_string(i), i));
   publish_all(*b, "conf.rebalance", std::move(first));
   s1.close();
   EXPECT_FALSE(s1.active());
@@ -271,10 +296,12 @@ TEST_P(bus_conformance, ClosingASubscriptionHandsItsPartitionsToTheOthers) {
   ASSERT_TRUE(got.wait_until(
       [n](const std::vector<seen>& v) {
         std::set<int> seqs;
-        for (const auto& s : v) seqs.insert(s.seq);
+        for (const auto& s : v)
+          seqs.insert(s.seq);
         return seqs.size() >= static_cast<std::size_t>(n);
       },
-      be.timeout)) << "events were lost when a member left";
+      be.timeout))
+      << "events were lost when a member left";
   for (const auto& s : got.snapshot())
     if (s.seq >= n / 2) {
       EXPECT_EQ(s.member, 2) << "a closed member still received events";
@@ -288,13 +315,15 @@ TEST_P(bus_conformance, CloseDrainsWhatWasPublishedThenRefusesPublishes) {
   std::atomic<int> handled{0};
   auto sub = b->subscribe("conf.drain", "g", [&](const message&) { handled.fetch_add(1); });
   std::vector<envelope> events;
-  for (int i = 0; i < n; ++i) events.push_back(make("k" + std::to_string(i % 7), i));
+  for (int i = 0; i < n; ++i)
+    events.push_back(make("k" + std::to_string(i % 7), i));
   publish_all(*b, "conf.drain", std::move(events));
   b->close(be.timeout);
   EXPECT_EQ(handled.load(), n);
   EXPECT_FALSE(sub.active());
   std::promise<std::error_code> ack;
-  b->publish("conf.drain", make("k", 0), [&](std::error_code ec, const publish_receipt&) { ack.set_value(ec); });
+  b->publish("conf.drain", make("k", 0),
+             [&](std::error_code ec, const publish_receipt&) { ack.set_value(ec); });
   EXPECT_EQ(ack.get_future().get(), make_error_code(errc::closed));
   EXPECT_THROW(b->subscribe("conf.drain", "g2", [](const message&) {}), error);
   b->close();  // idempotent
@@ -307,10 +336,12 @@ TEST_P(bus_conformance, LagCountsWhatAGroupHasNotConsumed) {
   std::promise<void> gate;
   auto gate_future = gate.get_future().share();
   collector<int> got;
-  auto sub = b->subscribe("conf.lag", "g", [&](const message&) {
-    gate_future.wait();
-    got.add(1);
-  }, {.concurrency = 1});
+  auto sub = b->subscribe("conf.lag", "g",
+                          [&](const message&) {
+                            gate_future.wait();
+                            got.add(1);
+                          },
+                          {.concurrency = 1});
   publish_all(*b, "conf.lag", {make("a", 0), make("a", 1), make("a", 2)});
   EXPECT_GE(b->lag("conf.lag", "g"), 2);  // the first may be in flight, the rest wait
   gate.set_value();
@@ -329,10 +360,12 @@ TEST_P(bus_conformance, ManyPublishersAtOnceLoseNothing) {
   for (int t = 0; t < threads; ++t)
     pubs.emplace_back([&, t] {
       std::vector<envelope> events;
-      for (int i = 0; i < per_thread; ++i) events.push_back(make("t" + std::to_string(t), i));
+      for (int i = 0; i < per_thread; ++i)
+        events.push_back(make("t" + std::to_string(t), i));
       publish_all(*b, "conf.concurrent", std::move(events));
     });
-  for (auto& t : pubs) t.join();
+  for (auto& t : pubs)
+    t.join();
   const auto total = static_cast<std::size_t>(threads * per_thread);
   ASSERT_TRUE(got.wait_for_count(total, be.timeout));
   std::set<std::string> ids;
@@ -355,7 +388,8 @@ TEST_P(durable_bus_conformance, AcknowledgedEventsAndGroupPositionsSurviveReopen
   {
     auto b = be.open(storage, {});
     std::vector<envelope> events;
-    for (int i = 0; i < n; ++i) events.push_back(make("k" + std::to_string(i % 3), i));
+    for (int i = 0; i < n; ++i)
+      events.push_back(make("k" + std::to_string(i % 3), i));
     publish_all(*b, "conf.durable", std::move(events));
     collector<seen> got;
     auto sub = b->subscribe("conf.durable", "g", record_into(got));
@@ -372,7 +406,8 @@ TEST_P(durable_bus_conformance, AcknowledgedEventsAndGroupPositionsSurviveReopen
   // The old group resumes where it committed: it never sees all n again.
   EXPECT_LT(again.size(), static_cast<std::size_t>(n));
   std::set<int> seqs;
-  for (const auto& s : fresh.snapshot()) seqs.insert(s.seq);
+  for (const auto& s : fresh.snapshot())
+    seqs.insert(s.seq);
   EXPECT_EQ(seqs.size(), static_cast<std::size_t>(n));
 }
 

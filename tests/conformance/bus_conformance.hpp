@@ -42,7 +42,9 @@ struct bus_backend {
   std::chrono::milliseconds timeout{20'000};
 };
 
-inline void PrintTo(const bus_backend& b, std::ostream* os) { *os << b.name; }
+inline void PrintTo(const bus_backend& b, std::ostream* os) {
+  *os << b.name;
+}
 
 inline std::string backend_name(const testing::TestParamInfo<bus_backend>& info) {
   return info.param.name;

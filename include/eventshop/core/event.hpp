@@ -23,8 +23,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "eventshop/core/error.hpp"
@@ -45,8 +45,8 @@ struct money {
   friend constexpr money operator*(money a, std::int64_t n) noexcept { return {a.cents * n}; }
 };
 
-#define EVENTSHOP_EVENT_TYPE(name, version)                   \
-  static constexpr std::string_view event_type = name;        \
+#define EVENTSHOP_EVENT_TYPE(name, version)            \
+  static constexpr std::string_view event_type = name; \
   static constexpr std::int64_t schema_version = version
 
 namespace detail {
@@ -74,7 +74,9 @@ struct json_path {
 }  // namespace detail
 
 template <class T>
-concept has_fields = requires(const T* p) { eventshop_fields(p); };
+concept has_fields = requires(const T* p) {
+  eventshop_fields(p);
+};
 
 template <class T>
 concept typed_event = has_fields<T> && requires {
@@ -107,11 +109,14 @@ void write_json(json_writer& w, const T& value) {
   } else if constexpr (std::is_same_v<T, timestamp>) {
     w.string(format_rfc3339(value));
   } else if constexpr (is_optional<T>::value) {
-    if (value) write_json(w, *value);
-    else w.null();
+    if (value)
+      write_json(w, *value);
+    else
+      w.null();
   } else if constexpr (is_vector<T>::value) {
     w.begin_array();
-    for (const auto& item : value) write_json(w, item);
+    for (const auto& item : value)
+      write_json(w, item);
     w.end_array();
   } else if constexpr (has_fields<T>) {
     w.begin_object();
@@ -222,7 +227,7 @@ T decode_data(std::string_view json) {
 // Up to 24 fields. Expands to a constexpr function found by argument-dependent lookup.
 #define EVENTSHOP_DETAIL_F(T, m) ::eventshop::detail::make_field(#m, &T::m)
 #define EVENTSHOP_DETAIL_N(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, \
-                           _17, _18, _19, _20, _21, _22, _23, _24, N, ...)                       \
+                           _17, _18, _19, _20, _21, _22, _23, _24, N, ...)                        \
   N
 #define EVENTSHOP_DETAIL_COUNT(...)                                                              \
   EVENTSHOP_DETAIL_N(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, \
@@ -238,25 +243,39 @@ T decode_data(std::string_view json) {
 #define EVENTSHOP_DETAIL_M7(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M6(T, __VA_ARGS__)
 #define EVENTSHOP_DETAIL_M8(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M7(T, __VA_ARGS__)
 #define EVENTSHOP_DETAIL_M9(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M8(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M10(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M9(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M11(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M10(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M12(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M11(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M13(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M12(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M14(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M13(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M15(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M14(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M16(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M15(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M17(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M16(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M18(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M17(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M19(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M18(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M20(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M19(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M21(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M20(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M22(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M21(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M23(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M22(T, __VA_ARGS__)
-#define EVENTSHOP_DETAIL_M24(T, a, ...) EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M23(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M10(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M9(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M11(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M10(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M12(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M11(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M13(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M12(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M14(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M13(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M15(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M14(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M16(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M15(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M17(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M16(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M18(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M17(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M19(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M18(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M20(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M19(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M21(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M20(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M22(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M21(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M23(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M22(T, __VA_ARGS__)
+#define EVENTSHOP_DETAIL_M24(T, a, ...) \
+  EVENTSHOP_DETAIL_F(T, a), EVENTSHOP_DETAIL_M23(T, __VA_ARGS__)
 
-#define EVENTSHOP_FIELDS(Type, ...)                                                      \
-  [[maybe_unused]] inline constexpr auto eventshop_fields(const Type*) noexcept {        \
-    return std::make_tuple(EVENTSHOP_DETAIL_CAT(EVENTSHOP_DETAIL_M,                      \
-                                                EVENTSHOP_DETAIL_COUNT(__VA_ARGS__))(    \
-        Type, __VA_ARGS__));                                                             \
+#define EVENTSHOP_FIELDS(Type, ...)                                                   \
+  [[maybe_unused]] inline constexpr auto eventshop_fields(const Type*) noexcept {     \
+    return std::make_tuple(EVENTSHOP_DETAIL_CAT(                                      \
+        EVENTSHOP_DETAIL_M, EVENTSHOP_DETAIL_COUNT(__VA_ARGS__))(Type, __VA_ARGS__)); \
   }

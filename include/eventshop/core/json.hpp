@@ -73,7 +73,8 @@ class json_view {
   // Object members in document order: calls f(key, view) for each.
   template <class F>
   void for_each_member(F&& f) const {
-    for (std::size_t i = 0, n = size(); i < n; ++i) f(member_key(i), member_value(i));
+    for (std::size_t i = 0, n = size(); i < n; ++i)
+      f(member_key(i), member_value(i));
   }
   std::string_view member_key(std::size_t i) const;
   json_view member_value(std::size_t i) const;

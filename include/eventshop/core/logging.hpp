@@ -33,7 +33,8 @@ struct log_field {
   log_field(std::string_view k, std::string_view v) : key(k), value(v) {}
   log_field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
   log_field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
-  log_field(std::string_view k, std::integral auto v) : key(k), value(static_cast<std::int64_t>(v)) {}
+  log_field(std::string_view k, std::integral auto v)
+      : key(k), value(static_cast<std::int64_t>(v)) {}
   log_field(std::string_view k, bool v) : key(k), value(v) {}
   log_field(std::string_view k, double v) : key(k), value(v) {}
 
@@ -50,17 +51,30 @@ class logger {
   explicit logger(std::string service = {});
   logger(std::string service, log_level level) : service_(std::move(service)), level_(level) {}
 
-  bool enabled(log_level level) const noexcept { return level >= level_ && level_ != log_level::off; }
+  bool enabled(log_level level) const noexcept {
+    return level >= level_ && level_ != log_level::off;
+  }
   void set_level(log_level level) noexcept { level_ = level; }
   log_level level() const noexcept { return level_; }
   const std::string& service() const noexcept { return service_; }
 
-  void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {}) const;
-  void trace(std::string_view m, std::initializer_list<log_field> f = {}) const { log(log_level::trace, m, f); }
-  void debug(std::string_view m, std::initializer_list<log_field> f = {}) const { log(log_level::debug, m, f); }
-  void info(std::string_view m, std::initializer_list<log_field> f = {}) const { log(log_level::info, m, f); }
-  void warn(std::string_view m, std::initializer_list<log_field> f = {}) const { log(log_level::warn, m, f); }
-  void error(std::string_view m, std::initializer_list<log_field> f = {}) const { log(log_level::error, m, f); }
+  void log(log_level level, std::string_view msg,
+           std::initializer_list<log_field> fields = {}) const;
+  void trace(std::string_view m, std::initializer_list<log_field> f = {}) const {
+    log(log_level::trace, m, f);
+  }
+  void debug(std::string_view m, std::initializer_list<log_field> f = {}) const {
+    log(log_level::debug, m, f);
+  }
+  void info(std::string_view m, std::initializer_list<log_field> f = {}) const {
+    log(log_level::info, m, f);
+  }
+  void warn(std::string_view m, std::initializer_list<log_field> f = {}) const {
+    log(log_level::warn, m, f);
+  }
+  void error(std::string_view m, std::initializer_list<log_field> f = {}) const {
+    log(log_level::error, m, f);
+  }
 
  private:
   std::string service_;

@@ -27,10 +27,10 @@
 namespace eventshop {
 
 struct memory_bus_options {
-  std::int32_t partitions = 8;                        // per topic
-  std::size_t retention = 100'000;                    // events kept per partition
-  std::chrono::milliseconds redelivery_delay{50};     // after a handler threw
-  std::size_t max_batch = 256;                        // events handed to a member per wake-up
+  std::int32_t partitions = 8;                     // per topic
+  std::size_t retention = 100'000;                 // events kept per partition
+  std::chrono::milliseconds redelivery_delay{50};  // after a handler threw
+  std::size_t max_batch = 256;                     // events handed to a member per wake-up
 
   void validate() const;  // throws eventshop::error(invalid_argument)
 };

@@ -49,7 +49,9 @@ class histogram {
   explicit histogram(std::vector<double> upper_bounds);  // sorted ascending; +Inf is implicit
   void observe(double v) noexcept;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
-  std::uint64_t bucket_count(std::size_t i) const noexcept { return counts_[i].load(std::memory_order_relaxed); }
+  std::uint64_t bucket_count(std::size_t i) const noexcept {
+    return counts_[i].load(std::memory_order_relaxed);
+  }
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
   double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
 
@@ -67,8 +69,10 @@ class metrics_registry {
  public:
   // Throws eventshop::error(invalid_argument) for a bad metric or label name, or a name already
   // registered as another kind.
-  eventshop::counter& counter(std::string_view name, std::string_view help, const metric_labels& labels = {});
-  eventshop::gauge& gauge(std::string_view name, std::string_view help, const metric_labels& labels = {});
+  eventshop::counter& counter(std::string_view name, std::string_view help,
+                              const metric_labels& labels = {});
+  eventshop::gauge& gauge(std::string_view name, std::string_view help,
+                          const metric_labels& labels = {});
   eventshop::histogram& histogram(std::string_view name, std::string_view help,
                                   const metric_labels& labels = {},
                                   std::vector<double> bounds = histogram::latency_buckets());

@@ -63,11 +63,11 @@ handler chain(handler h, std::initializer_list<middleware> layers);
 handler chain(handler h, const std::vector<middleware>& layers);
 
 struct retry_policy {
-  int max_attempts = 5;                                  // including the first
+  int max_attempts = 5;  // including the first
   std::chrono::milliseconds initial_backoff{10};
   double multiplier = 2.0;
   std::chrono::milliseconds max_backoff{2000};
-  double jitter = 0.2;                                   // +/- fraction of each backoff
+  double jitter = 0.2;  // +/- fraction of each backoff
   // How to wait (tests pass a fake). Default: std::this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;
 

@@ -70,14 +70,14 @@ class event_registry {
 template <typed_event T>
 T decode_event(const envelope& e, const event_registry& registry = event_registry::global()) {
   if (e.type != T::event_type)
-    throw error(errc::wrong_type, "event type is '" + e.type + "', expected '" +
-                                      std::string(T::event_type) + "'");
+    throw error(errc::wrong_type,
+                "event type is '" + e.type + "', expected '" + std::string(T::event_type) + "'");
   if (e.dataschemaversion == T::schema_version) return decode_data<T>(std::string_view(e.data));
   if (e.dataschemaversion > T::schema_version)
-    throw error(errc::unsupported_version,
-                e.type + " schema version " + std::to_string(e.dataschemaversion) +
-                    " is newer than this build understands (" +
-                    std::to_string(T::schema_version) + ")");
+    throw error(errc::unsupported_version, e.type + " schema version " +
+                                               std::to_string(e.dataschemaversion) +
+                                               " is newer than this build understands (" +
+                                               std::to_string(T::schema_version) + ")");
   return decode_data<T>(std::string_view(registry.upcast(e)));
 }
 

@@ -37,8 +37,10 @@ class dispatcher {
     const event_registry* reg = registry_;
     (*routes_)[std::string(T::event_type)] = [reg, f = std::move(f)](const message& m) mutable {
       const T value = decode_event<T>(m.event, *reg);
-      if constexpr (std::is_invocable_v<F&, const T&, const message&>) f(value, m);
-      else f(value);
+      if constexpr (std::is_invocable_v<F&, const T&, const message&>)
+        f(value, m);
+      else
+        f(value);
     };
     return *this;
   }
@@ -52,8 +54,8 @@ class dispatcher {
         return;
       }
       if (!reg->contains(m.event.type))
-        throw error(errc::unknown_event_type, "no decoder registered for event type '" +
-                                                  m.event.type.substr(0, 128) + "'");
+        throw error(errc::unknown_event_type,
+                    "no decoder registered for event type '" + m.event.type.substr(0, 128) + "'");
     };
   }
 
@@ -64,8 +66,8 @@ class dispatcher {
 };
 
 struct typed_subscribe_options {
-  subscribe_options bus;                             // concurrency, start position
-  std::vector<middleware::middleware> middleware;    // applied around the typed handler
+  subscribe_options bus;                           // concurrency, start position
+  std::vector<middleware::middleware> middleware;  // applied around the typed handler
   const event_registry* registry = &event_registry::global();
 };
 
@@ -75,7 +77,8 @@ subscription subscribe(bus& b, std::string_view topic, std::string_view group, F
                        const typed_subscribe_options& options = {}) {
   dispatcher d(*options.registry);
   d.on<T>(std::move(f));
-  return b.subscribe(topic, group, middleware::chain(d.as_handler(), options.middleware), options.bus);
+  return b.subscribe(topic, group, middleware::chain(d.as_handler(), options.middleware),
+                     options.bus);
 }
 
 }  // namespace eventshop

@@ -1,0 +1,216 @@
+#include <gtest/gtest.h>
+
+#include "eventshop/core/codec.hpp"
+#include "eventshop/core/context.hpp"
+#include "eventshop/core/registry.hpp"
+#include "eventshop/ecommerce/events.hpp"
+
+namespace test_events {
+
+struct Line {
+  std::string sku;
+  int qty = 0;
+};
+EVENTSHOP_FIELDS(Line, sku, qty)
+
+struct Parcel {
+  EVENTSHOP_EVENT_TYPE("ParcelSent", 2);
+  std::string id;
+  std::vector<Line> lines;
+  eventshop::money value;
+  bool fragile = false;
+  double weight_kg = 0;
+  std::optional<std::string> note;
+  eventshop::timestamp at{};
+};
+EVENTSHOP_FIELDS(Parcel, id, lines, value, fragile, weight_kg, note, at)
+
+}  // namespace test_events
+
+namespace eventshop {
+namespace {
+
+using test_events::Parcel;
+using namespace eventshop::ecommerce;
+
+std::string field_error(std::string_view json) {
+  try {
+    (void)decode_data<Parcel>(json);
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TypedEvent, EncodesFieldsInDeclarationOrder) {
+  Parcel p{"p-1",
+           {{"a", 2}, {"b", 1}},
+           money{1999},
+           true,
+           1.5,
+           std::nullopt,
+           timestamp{std::chrono::milliseconds{1'795'428'000'123}}};
+  EXPECT_EQ(encode_data(p),
+            R"({"id":"p-1","lines":[{"sku":"a","qty":2},{"sku":"b","qty":1}],"value":19.99,)"
+            R"("fragile":true,"weight_kg":1.5,"at":"2026-11-23T10:00:00.123Z"})");
+  p.note = "handle with care";
+  const Parcel back = decode_data<Parcel>(encode_data(p));
+  EXPECT_EQ(back.id, "p-1");
+  ASSERT_EQ(back.lines.size(), 2u);
+  EXPECT_EQ(back.lines[1].sku, "b");
+  EXPECT_EQ(back.value.cents, 1999);
+  EXPECT_EQ(back.note, "handle with care");
+  EXPECT_EQ(back.at, p.at);
+}
+
+TEST(TypedEvent, ErrorsNameTheFieldPath) {
+  const std::string ok_tail =
+      R"(,"value":1,"fragile":false,"weight_kg":0,"at":"2026-11-23T10:00:00Z"})";
+  EXPECT_EQ(
+      field_error(R"({"id":"x","lines":[{"sku":"a","qty":1},{"sku":"b","qty":"2"}])" + ok_tail),
+      "data.lines[1].qty: expected an integer");
+  EXPECT_EQ(field_error(R"({"lines":[])" + ok_tail), "data.id: is required");
+  EXPECT_EQ(field_error(R"({"id":"x","lines":[{"qty":1}])" + ok_tail),
+            "data.lines[0].sku: is required");
+  EXPECT_EQ(field_error(R"({"id":"x","lines":{})" + ok_tail), "data.lines: expected an array");
+  EXPECT_EQ(
+      field_error(
+          R"({"id":"x","lines":[],"value":1.999,"fragile":false,"weight_kg":0,"at":"2026-11-23T10:00:00Z"})"),
+      "data.value: expected an amount with at most two decimals");
+  EXPECT_EQ(
+      field_error(
+          R"({"id":"x","lines":[],"value":1,"fragile":1,"weight_kg":0,"at":"2026-11-23T10:00:00Z"})"),
+      "data.fragile: expected a boolean");
+  EXPECT_EQ(
+      field_error(R"({"id":"x","lines":[],"value":1,"fragile":true,"weight_kg":0,"at":"noon"})"),
+      "data.at: expected an RFC 3339 timestamp");
+  EXPECT_EQ(field_error(R"({"id":"x","lines":[{"sku":"a","qty":99999999999}])" + ok_tail),
+            "data.lines[0].qty: integer out of range");
+  EXPECT_NE(field_error("{not json"), "");
+  EXPECT_EQ(field_error("[]"), "data: expected an object");
+}
+
+TEST(TypedEvent, UnknownFieldsAreIgnoredForForwardCompatibility) {
+  const Parcel p = decode_data<Parcel>(
+      R"({"id":"x","lines":[],"value":0,"fragile":false,"weight_kg":0,"at":"2026-11-23T10:00:00Z","added_later":{"x":1}})");
+  EXPECT_EQ(p.id, "x");
+}
+
+TEST(TypedEvent, MoneyIsExactInCents) {
+  json_writer w;
+  for (std::int64_t c : {0LL, 1LL, 5LL, 10LL, 99LL, 100LL, 5998LL, 199999LL, -250LL}) {
+    w.clear();
+    w.cents(c);
+    json_document doc(w.view());
+    std::int64_t back = 0;
+    ASSERT_TRUE(doc.root().to_cents(back)) << w.view();
+    EXPECT_EQ(back, c) << w.view();
+  }
+  EXPECT_EQ(money{5998}.to_string(), "59.98");
+  EXPECT_EQ(money{5}.to_string(), "0.05");
+  EXPECT_EQ((money{2999} * 3).cents, 8997);
+}
+
+TEST(Registry, UpcastsOldPayloadsStepByStep) {
+  event_registry r;
+  r.add<Parcel>();  // version 2
+  r.add_upcaster("ParcelSent", 1, [](json_view v1, json_writer& out) {
+    // v1 had "parcel_id" and no lines; v2 renamed it to "id" and added lines.
+    out.begin_object();
+    out.key("id");
+    out.string(v1["parcel_id"].as_string());
+    out.key("lines");
+    out.begin_array();
+    out.end_array();
+    out.key("value");
+    out.cents(0);
+    out.key("fragile");
+    out.boolean(false);
+    out.key("weight_kg");
+    out.number(0);
+    out.key("at");
+    out.string("2026-01-01T00:00:00.000Z");
+    out.end_object();
+  });
+  envelope e = make_envelope("ParcelSent", 1, R"({"parcel_id":"old-7"})", {.source = "/test"});
+  const Parcel p = decode_event<Parcel>(e, r);
+  EXPECT_EQ(p.id, "old-7");
+  EXPECT_NO_THROW(r.check(e));
+
+  e.dataschemaversion = 3;
+  try {
+    (void)decode_event<Parcel>(e, r);
+    FAIL();
+  } catch (const error& err) {
+    EXPECT_EQ(err.code(), make_error_code(errc::unsupported_version));
+  }
+}
+
+TEST(Registry, MissingUpcasterAndUnknownTypeAreDistinctErrors) {
+  event_registry r;
+  r.add<Parcel>();
+  envelope e = make_envelope("ParcelSent", 1, "{}", {.source = "/test"});
+  try {
+    (void)r.upcast(e);
+    FAIL();
+  } catch (const error& err) {
+    EXPECT_EQ(err.code(), make_error_code(errc::unsupported_version));
+    EXPECT_NE(std::string(err.what()).find("no upcaster"), std::string::npos);
+  }
+  e.type = "Nope";
+  try {
+    r.check(e);
+    FAIL();
+  } catch (const error& err) {
+    EXPECT_EQ(err.code(), make_error_code(errc::unknown_event_type));
+  }
+  EXPECT_THROW(r.add("", 1), error);
+  EXPECT_THROW(r.add("X", 0), error);
+}
+
+TEST(MakeEvent, FillsTheEnvelopeAndStartsAConversation) {
+  manual_clock clk;
+  const OrderCreated oc{"order-1",   "cust-1", {{"product-1", 2, money{2999}}}, money{5998}, "USD",
+                        "product-1", 2};
+  const envelope e =
+      make_event(oc, {.source = "/eventshop/order", .subject = "order-1", .clk = &clk});
+  EXPECT_TRUE(is_uuid(e.id));
+  EXPECT_EQ(e.type, "OrderCreated");
+  EXPECT_EQ(e.subject, "order-1");
+  EXPECT_EQ(e.time, clk.now());
+  EXPECT_EQ(e.correlationid, e.id);
+  EXPECT_TRUE(e.causationid.empty());
+  EXPECT_NO_THROW(validate(e));
+  const OrderCreated back = decode_event<OrderCreated>(decode(encode(e)));
+  EXPECT_EQ(back.total.cents, 5998);
+  EXPECT_EQ(back.items.at(0).unit_price.cents, 2999);
+  EXPECT_NE(e.data.find(R"("total":59.98)"), std::string::npos);
+}
+
+TEST(MakeEvent, InheritsCorrelationAndCausationFromTheContext) {
+  context_scope scope(
+      {.correlationid = "saga-1", .causationid = "evt-9", .traceparent = "00-t-s-01"});
+  const envelope e = make_event(OrderCancelled{"o", "changed mind"},
+                                {.source = "/eventshop/order", .subject = "o"});
+  EXPECT_EQ(e.correlationid, "saga-1");
+  EXPECT_EQ(e.causationid, "evt-9");
+  EXPECT_EQ(e.traceparent, "00-t-s-01");
+}
+
+TEST(Catalog, EveryContractTypeIsRegisteredAndRoundTrips) {
+  const auto& r = event_registry::global();
+  for (const char* t :
+       {"OrderCreated", "OrderCancellationRequested", "OrderCancelled", "OrderCancellationRejected",
+        "InventoryConfirmed", "InventoryRejected", "InventoryReleased", "StockReplenished",
+        "LowStockDetected", "PaymentCompleted", "PaymentFailed", "PaymentRefunded",
+        "NotificationSent", "Shipped"})
+    EXPECT_TRUE(r.contains(t)) << t;
+  const Shipped s{"o-1", "TRK1A2B3C4D", "DHL", 3, timestamp{std::chrono::seconds{1'795'428'000}}};
+  const envelope e = make_event(s, {.source = "/eventshop/shipping", .subject = "o-1"});
+  EXPECT_NO_THROW(r.check(e));
+  EXPECT_EQ(decode_event<Shipped>(e).tracking_number, "TRK1A2B3C4D");
+  EXPECT_EQ(std::string(Shipped::topic), "shipping");
+}
+
+}  // namespace
+}  // namespace eventshop

@@ -1,0 +1,146 @@
+// In-memory bus specifics beyond the conformance suite: retention and back-pressure, options.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "conformance/bus_conformance.hpp"
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/memory_bus.hpp"
+#include "eventshop/core/registry.hpp"
+
+namespace eventshop {
+namespace {
+
+using namespace std::chrono_literals;
+using conformance::collector;
+
+envelope ev(const std::string& key, int i) {
+  return make_envelope("T", 1, "{\"i\":" + std::to_string(i) + "}",
+                       {.source = "/t", .subject = key});
+}
+
+TEST(MemoryBus, OptionsAreValidated) {
+  EXPECT_THROW(memory_bus(memory_bus_options{.partitions = 0}), error);
+  EXPECT_THROW(memory_bus(memory_bus_options{.retention = 0}), error);
+  EXPECT_THROW(memory_bus(memory_bus_options{.max_batch = 0}), error);
+  memory_bus b;
+  EXPECT_THROW(b.subscribe("t", "g", [](const message&) {}, {.concurrency = 0}), error);
+  EXPECT_EQ(b.partitions("t"), 8);
+  EXPECT_FALSE(b.features().durable);
+}
+
+TEST(MemoryBus, RetentionDropsOnlyWhatEveryActiveGroupConsumed) {
+  memory_bus b({.partitions = 1, .retention = 10});
+  collector<int> got;
+  auto sub = b.subscribe("t", "g", [&](const message&) { got.add(1); });
+  for (int i = 0; i < 100; ++i)
+    b.publish("t", ev("k", i)).get();
+  ASSERT_TRUE(got.wait_for_count(100, 5s));
+  // A new group replays only what is retained: at most `retention` events.
+  collector<int> late;
+  auto sub2 = b.subscribe("t", "late", [&](const message&) { late.add(1); });
+  b.publish("t", ev("k", 100)).get();
+  ASSERT_TRUE(late.wait_for_count(1, 5s));
+  b.close(5s);
+  EXPECT_LE(late.size(), 11u);
+  EXPECT_GE(late.size(), 1u);
+}
+
+TEST(MemoryBus, FullPartitionBlocksThePublisherUntilTheSlowGroupCatchesUp) {
+  memory_bus b({.partitions = 1, .retention = 4});
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  collector<int> got;
+  auto sub = b.subscribe("t", "slow", [&](const message&) {
+    gate.wait();
+    got.add(1);
+  });
+  for (int i = 0; i < 4; ++i)
+    b.publish("t", ev("k", i)).get();
+  auto blocked = std::async(std::launch::async, [&] { return b.publish("t", ev("k", 4)).get(); });
+  EXPECT_EQ(blocked.wait_for(50ms), std::future_status::timeout)
+      << "publish did not apply back-pressure";
+  release.set_value();
+  EXPECT_EQ(blocked.get().offset, 4);
+  ASSERT_TRUE(got.wait_for_count(5, 5s));
+}
+
+TEST(MemoryBus, CloseWakesABlockedPublisherWithClosed) {
+  memory_bus b({.partitions = 1, .retention = 1});
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto sub = b.subscribe("t", "stuck", [&](const message&) { gate.wait(); });
+  b.publish("t", ev("k", 0)).get();
+  auto blocked = std::async(std::launch::async, [&] {
+    std::promise<std::error_code> p;
+    b.publish("t", ev("k", 1),
+              [&](std::error_code ec, const publish_receipt&) { p.set_value(ec); });
+    return p.get_future().get();
+  });
+  std::thread closer([&] { b.close(0ms); });
+  EXPECT_EQ(blocked.get(), make_error_code(errc::closed));
+  release.set_value();
+  closer.join();
+}
+
+TEST(MemoryBus, AGroupWithoutMembersDoesNotHoldPublishersBack) {
+  memory_bus b({.partitions = 1, .retention = 5});
+  {
+    auto sub =
+        b.subscribe("t", "gone", [](const message&) { throw std::runtime_error("never acks"); });
+    b.publish("t", ev("k", 0)).get();
+  }  // the only member left: nothing holds the partition now
+  for (int i = 1; i < 50; ++i)
+    b.publish("t", ev("k", i)).get();
+  collector<std::int64_t> got;
+  auto back = b.subscribe("t", "gone", [&](const message& m) { got.add(m.offset); });
+  ASSERT_TRUE(got.wait_for_count(1, 5s));
+  EXPECT_GE(got.snapshot().front(), 45);  // resumed from the oldest retained event
+}
+
+TEST(MemoryBus, HandlerMayCloseItsOwnSubscription) {
+  memory_bus b;
+  subscription sub;
+  std::atomic<int> calls{0};
+  std::promise<void> closed;
+  sub = b.subscribe("t", "g", [&](const message&) {
+    if (calls.fetch_add(1) == 0) {
+      sub.close();
+      closed.set_value();
+    }
+  });
+  b.publish("t", ev("k", 0)).get();
+  closed.get_future().wait();
+  EXPECT_FALSE(sub.active());
+}
+
+TEST(MemoryBus, ConcurrencyRunsPartitionsInParallelButEachInOrder) {
+  memory_bus b({.partitions = 4});
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  collector<std::pair<std::string, int>> got;
+  auto sub = b.subscribe("t", "g",
+                         [&](const message& m) {
+                           const int now = in_flight.fetch_add(1) + 1;
+                           int prev = max_in_flight.load();
+                           while (now > prev && !max_in_flight.compare_exchange_weak(prev, now)) {
+                           }
+                           std::this_thread::yield();
+                           got.add({m.event.subject, std::stoi(m.event.data.substr(5))});
+                           in_flight.fetch_sub(1);
+                         },
+                         {.concurrency = 4});
+  for (int i = 0; i < 2000; ++i)
+    b.publish("t", ev("key" + std::to_string(i % 16), i / 16));
+  ASSERT_TRUE(got.wait_for_count(2000, 10s));
+  std::map<std::string, int> last;
+  for (const auto& [k, i] : got.snapshot()) {
+    auto [it, fresh] = last.try_emplace(k, -1);
+    EXPECT_EQ(i, it->second + 1) << k;
+    it->second = i;
+  }
+}
+
+}  // namespace
+}  // namespace eventshop
