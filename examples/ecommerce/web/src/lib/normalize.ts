@@ -115,6 +115,8 @@ export function ordersFromSnapshot(data: unknown): Order[] {
 /** The order an update carries: the order itself or `{order: ...}`. */
 export function orderFromUpdate(data: unknown): Order | undefined {
   if (!isObj(data)) return undefined;
+  // A CloudEvent is not an order (its id is the event's).
+  if (str(data.specversion) || (str(data.type) && str(data.subject) && !str(data.order_id))) return undefined;
   const order = normalizeOrder(isObj(data.order) ? data.order : data);
   if (!order) return undefined;
   const ev = normalizeEvent(data.event);
