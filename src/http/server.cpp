@@ -1,0 +1,791 @@
+// The HTTP/1.1 server: acceptor, per-connection sessions on strands, limits, CORS, request ids,
+// access log, metrics, graceful shutdown.
+#include "eventshop/http/server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "connection.hpp"
+#include "eventshop/core/context.hpp"
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/logging.hpp"
+#include "eventshop/core/metrics.hpp"
+#include "eventshop/core/uuid.hpp"
+#include "eventshop/http/json.hpp"
+
+namespace eventshop::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using stream_type = beast::basic_stream<tcp, strand_type>;
+
+// ---------------------------------------------------------------------------------- config
+
+bool cors_config::allows(std::string_view origin) const noexcept {
+  for (const auto& o : allowed_origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  return false;
+}
+
+void cors_config::validate() const {
+  for (const auto& o : allowed_origins) {
+    if (o == "*") continue;
+    auto scheme = o.find("://");
+    if (o.empty() || scheme == std::string::npos || scheme == 0 || scheme + 3 >= o.size() ||
+        o.find('/', scheme + 3) != std::string::npos) {
+      throw eventshop::error(
+          errc::invalid_argument,
+          "cors.allowed_origins: '" + o + "' is not \"*\" or an origin like http://localhost:3000");
+    }
+  }
+}
+
+void server_config::validate() const {
+  auto bad = [](const std::string& what) {
+    throw eventshop::error(errc::invalid_argument, "server_config: " + what);
+  };
+  boost::system::error_code ec;
+  asio::ip::make_address(bind_address, ec);
+  if (ec) bad("bind_address '" + bind_address + "' is not an IP address");
+  if (max_body_bytes == 0) bad("max_body_bytes must be > 0");
+  if (max_header_bytes < 256) bad("max_header_bytes must be >= 256");
+  if (read_timeout.count() <= 0) bad("read_timeout must be > 0");
+  if (idle_timeout.count() <= 0) bad("idle_timeout must be > 0");
+  if (write_timeout.count() <= 0) bad("write_timeout must be > 0");
+  if (max_connections == 0) bad("max_connections must be > 0");
+  if (io_threads > 1024) bad("io_threads must be <= 1024");
+  if (handler_threads > 1024) bad("handler_threads must be <= 1024");
+  if (shutdown_grace.count() < 0) bad("shutdown_grace must be >= 0");
+  if (service_name.empty()) bad("service_name must not be empty");
+  cors.validate();
+}
+
+// ---------------------------------------------------------------------------------- helpers
+
+namespace {
+
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool is_hex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// A W3C traceparent for this request: the caller's trace id (if a valid header came) with a new
+// span id, else a new trace.
+std::string make_traceparent(std::optional<std::string_view> incoming) {
+  if (incoming && incoming->size() == 55) {
+    std::string_view t = *incoming;
+    std::string_view version = t.substr(0, 2), trace = t.substr(3, 32), flags = t.substr(53, 2);
+    if (t[2] == '-' && t[35] == '-' && t[52] == '-' && is_hex(version) && version != "ff" &&
+        is_hex(trace) && trace != std::string(32, '0') && is_hex(t.substr(36, 16)) &&
+        is_hex(flags)) {
+      return "00-" + std::string(trace) + "-" + random_hex(16) + "-" + std::string(flags);
+    }
+  }
+  return "00-" + random_hex(32) + "-" + random_hex(16) + "-01";
+}
+
+response from_exception() {
+  try {
+    throw;
+  } catch (const http_error& e) {
+    return error_response(e);
+  } catch (const eventshop::error& e) {
+    errc code = static_cast<errc>(e.code().value());
+    if (e.code().category() == eventshop::error_category()) {
+      switch (code) {
+        case errc::invalid_argument:
+        case errc::malformed_event:
+        case errc::missing_attribute:
+        case errc::wrong_type:
+          return error_response(400, "invalid_request", e.what());
+        case errc::not_found:
+          return error_response(404, "not_found", e.what());
+        case errc::conflict:
+          return error_response(409, "conflict", e.what());
+        case errc::too_large:
+          return error_response(413, "payload_too_large", e.what());
+        case errc::timeout:
+        case errc::queue_full:
+        case errc::closed:
+          return error_response(503, "service_unavailable", "the service is busy, try again");
+        default:
+          break;
+      }
+    }
+    logger("http").error("handler failed", {{"error", std::string_view(e.what())}});
+    return error_response(500, "internal_error", "internal server error");
+  } catch (const std::exception& e) {
+    logger("http").error("handler threw", {{"error", std::string_view(e.what())}});
+    return error_response(500, "internal_error", "internal server error");
+  } catch (...) {
+    logger("http").error("handler threw a non-exception");
+    return error_response(500, "internal_error", "internal server error");
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------- responder
+
+struct responder::state {
+  std::function<void(response)> deliver;
+  std::atomic<bool> done{false};
+  ~state() {
+    if (!done.exchange(true) && deliver) {
+      deliver(error_response(500, "internal_error", "the handler did not respond"));
+    }
+  }
+};
+
+void responder::operator()(response res) const {
+  if (!state_ || state_->done.exchange(true)) return;
+  state_->deliver(std::move(res));
+}
+
+// ---------------------------------------------------------------------------------- server
+
+class session;
+struct server_core;
+
+struct server_core {
+  server_config cfg;
+  http::router routes;
+  logger log;
+  std::shared_ptr<connection_counter> counter = std::make_shared<connection_counter>();
+  std::unique_ptr<asio::io_context> ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_retry;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<asio::thread_pool> handler_pool;
+  std::vector<std::thread> threads;
+  std::vector<std::function<void()>> stop_hooks;
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;
+
+  std::mutex sessions_mutex;
+  std::unordered_map<session*, std::weak_ptr<session>> sessions;
+
+  bool started = false;
+
+  explicit server_core(server_config c, http::router r)
+      : cfg(std::move(c)), routes(std::move(r)), log(cfg.service_name) {
+    threads_wanted =
+        cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
+    ioc = std::make_unique<asio::io_context>(static_cast<int>(threads_wanted));
+    acceptor = std::make_unique<tcp::acceptor>(*ioc);
+    accept_retry = std::make_unique<asio::steady_timer>(*ioc);
+  }
+  unsigned threads_wanted = 1;
+
+  metrics_registry& metrics() { return cfg.metrics ? *cfg.metrics : metrics_registry::global(); }
+
+  void do_accept();
+  void stop();
+};
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(server_core& srv, stream_type stream) : srv_(srv), stream_(std::move(stream)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~session() {
+    {
+      std::lock_guard lock(srv_.sessions_mutex);
+      srv_.sessions.erase(this);
+    }
+    if (counted_) srv_.counter->open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void start(bool reject) {
+    {
+      std::lock_guard lock(srv_.sessions_mutex);
+      srv_.sessions.emplace(this, weak_from_this());
+    }
+    if (reject) {
+      request r;
+      r.method_name = "GET";
+      write_error_and_close(503, "service_unavailable", "too many connections, try again later");
+      return;
+    }
+    wait_request();
+  }
+
+  // From stop(): close a connection that waits for its next request.
+  void close_if_idle() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) {
+        boost::system::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void wait_request() {
+    if (srv_.stopping.load()) return close_now();
+    if (buffer_.size() > 0) return read_request();
+    idle_ = true;
+    stream_.expires_after(srv_.cfg.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
+                              if (ec)
+                                return self->close_now();  // idle timeout, peer closed, or shutdown
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    idle_ = false;
+    parser_.emplace();
+    parser_->body_limit(srv_.cfg.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header_bytes));
+    started_ = std::chrono::steady_clock::now();
+    stream_.expires_after(srv_.cfg.read_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& msg = parser_->get();
+    auto expect = msg[bhttp::field::expect];
+    if (!expect.empty()) {
+      if (!beast::iequals(expect, "100-continue")) {
+        return write_error_and_close(417, "expectation_failed",
+                                     "only 'Expect: 100-continue' is supported");
+      }
+      if (!parser_->is_done()) {
+        // The client waits for our go-ahead before sending the body.
+        static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::async_write(stream_, asio::buffer(continue_line),
+                          [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                            if (wec) return self->close_now();
+                            self->read_body();
+                          });
+        return;
+      }
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_request();
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->on_read_error(ec);
+                        self->on_request();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::error::broken_pipe) {
+      return close_now();
+    }
+    if (ec == beast::error::timeout) {
+      return write_error_and_close(408, "request_timeout",
+                                   "the request did not arrive within " +
+                                       std::to_string(srv_.cfg.read_timeout.count()) + " ms");
+    }
+    if (ec == bhttp::error::body_limit) {
+      return write_error_and_close(
+          413, "payload_too_large",
+          "the request body exceeds " + std::to_string(srv_.cfg.max_body_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return write_error_and_close(431, "header_fields_too_large",
+                                   "the request line and headers exceed " +
+                                       std::to_string(srv_.cfg.max_header_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) {
+      return write_error_and_close(400, "malformed_request", "bad chunked transfer encoding");
+    }
+    if (ec == bhttp::error::bad_transfer_encoding) {
+      return write_error_and_close(501, "not_implemented",
+                                   "unsupported Transfer-Encoding (only chunked is supported)");
+    }
+    if (ec == bhttp::error::bad_content_length) {
+      return write_error_and_close(400, "malformed_request", "bad Content-Length");
+    }
+    if (ec.category() ==
+        bhttp::make_error_code(bhttp::error::bad_method).category()) {  // any other parse error
+      return write_error_and_close(400, "malformed_request",
+                                   "malformed HTTP request: " + ec.message());
+    }
+    close_now();
+  }
+
+  void on_request() {
+    auto msg = parser_->release();
+    parser_.reset();
+    ++requests_;
+    request r;
+    r.method_name = std::string(msg.method_string());
+    r.method = parse_method(r.method_name);
+    r.target = std::string(msg.target());
+    r.remote_address = remote_;
+    std::string_view target = r.target;
+    auto qpos = target.find('?');
+    std::string_view raw_path = target.substr(0, qpos);
+    if (qpos != std::string_view::npos) r.query = std::string(target.substr(qpos + 1));
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    for (const auto& f : msg)
+      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = std::move(msg.body());
+    auto rid = r.header("X-Request-Id");
+    r.request_id = (rid && acceptable_request_id(*rid)) ? std::string(*rid) : new_uuid_v7();
+    r.traceparent = make_traceparent(r.header("traceparent"));
+    origin_.clear();
+    if (auto o = r.header("Origin")) origin_ = std::string(*o);
+    is_head_ = r.method == method::head;
+
+    auto decoded = url_decode(raw_path);
+    if (raw_path.empty() || raw_path.front() != '/' || !decoded) {
+      current_ = std::move(r);
+      return finish(error_response(400, "malformed_request",
+                                   "the request target must be an origin-form path with valid "
+                                   "percent-encoding"),
+                    {});
+    }
+    r.path = std::move(*decoded);
+
+    // CORS preflight.
+    if (r.method == method::options && r.header("Access-Control-Request-Method") &&
+        !origin_.empty()) {
+      current_ = std::move(r);
+      return finish(preflight(), "preflight");
+    }
+
+    auto m = srv_.routes.find(r.method, r.path);
+    if (m.result == router::match::kind::not_found) {
+      current_ = std::move(r);
+      return finish(error_response(404, "not_found", "no route for " + current_.path), {});
+    }
+    if (m.result == router::match::kind::method_not_allowed) {
+      current_ = std::move(r);
+      if (current_.method == method::options) {
+        response res = response::empty(204);
+        res.set_header("Allow", m.allow + ", OPTIONS");
+        return finish(std::move(res), {});
+      }
+      response res = error_response(405, "method_not_allowed",
+                                    current_.method_name + " is not allowed on " + current_.path +
+                                        " (allowed: " + m.allow + ")");
+      res.set_header("Allow", m.allow);
+      return finish(std::move(res), {});
+    }
+    r.params = std::move(m.params);
+    route_ = m.pattern;
+    current_ = std::move(r);
+
+    if (m.takeover) return takeover(*m.takeover);
+    if (m.async) return call_async(*m.async);
+    call_sync(*m.sync);
+  }
+
+  event_context context_of(const request& r) const {
+    event_context ctx;
+    ctx.causationid = r.request_id;
+    ctx.traceparent = r.traceparent;
+    ctx.request_id = r.request_id;
+    return ctx;
+  }
+
+  void call_sync(const handler& h) {
+    auto run = [self = shared_from_this(), &h] {
+      response res;
+      {
+        context_scope scope(self->context_of(self->current_));
+        try {
+          res = h(self->current_);
+        } catch (...) {
+          res = from_exception();
+        }
+      }
+      return res;
+    };
+    if (srv_.handler_pool) {
+      asio::post(*srv_.handler_pool, [self = shared_from_this(), run]() mutable {
+        response res = run();
+        asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+          self->finish(std::move(res), self->route_);
+        });
+      });
+      return;
+    }
+    finish(run(), route_);
+  }
+
+  void call_async(const async_handler& h) {
+    auto st = std::make_shared<responder::state>();
+    std::weak_ptr<session> weak = weak_from_this();
+    auto ex = stream_.get_executor();
+    st->deliver = [weak, ex](response res) {
+      asio::post(ex, [weak, res = std::move(res)]() mutable {
+        if (auto self = weak.lock()) self->finish(std::move(res), self->route_);
+      });
+    };
+    context_scope scope(context_of(current_));
+    try {
+      h(current_, responder(st));
+    } catch (...) {
+      responder fail{st};
+      fail(from_exception());
+    }
+  }
+
+  void takeover(const takeover_handler& h) {
+    stream_.expires_never();
+    std::string pending(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    counted_ = false;  // the connection object counts from now on
+    auto conn =
+        std::make_shared<connection>(stream_.release_socket(), std::move(pending), srv_.counter);
+    context_scope scope(context_of(current_));
+    try {
+      h(current_, std::move(conn));
+    } catch (const std::exception& e) {
+      srv_.log.error("takeover handler threw", {{"error", std::string_view(e.what())}});
+    }
+  }
+
+  response preflight() {
+    const auto& cors = srv_.cfg.cors;
+    if (!cors.allows(origin_)) {
+      return error_response(403, "origin_not_allowed",
+                            "origin " + origin_ + " is not in the CORS allow-list");
+    }
+    response res = response::empty(204);
+    std::string methods, headers;
+    for (const auto& m : cors.allowed_methods)
+      methods += (methods.empty() ? "" : ", ") + m;
+    for (const auto& h : cors.allowed_headers)
+      headers += (headers.empty() ? "" : ", ") + h;
+    res.set_header("Access-Control-Allow-Methods", methods);
+    if (auto asked = current_.header("Access-Control-Request-Headers"); asked && headers.empty()) {
+      res.set_header("Access-Control-Allow-Headers", *asked);
+    } else if (!headers.empty()) {
+      res.set_header("Access-Control-Allow-Headers", headers);
+    }
+    res.set_header("Access-Control-Max-Age", std::to_string(cors.max_age.count()));
+    return res;
+  }
+
+  void add_cors(bhttp::response<bhttp::string_body>& out) {
+    if (origin_.empty()) return;
+    const auto& cors = srv_.cfg.cors;
+    bool wildcard = false;
+    bool allowed = false;
+    for (const auto& o : cors.allowed_origins) {
+      if (o == "*") wildcard = true;
+      if (o == origin_) allowed = true;
+    }
+    if (wildcard && !allowed) {
+      out.set(bhttp::field::access_control_allow_origin, "*");
+    } else if (allowed) {
+      out.set(bhttp::field::access_control_allow_origin, origin_);
+      out.set(bhttp::field::vary, "Origin");
+      if (cors.allow_credentials && !wildcard) {
+        out.set(bhttp::field::access_control_allow_credentials, "true");
+      }
+    } else {
+      return;
+    }
+    std::string exposed;
+    for (const auto& h : cors.exposed_headers)
+      exposed += (exposed.empty() ? "" : ", ") + h;
+    if (!exposed.empty()) out.set(bhttp::field::access_control_expose_headers, exposed);
+  }
+
+  void finish(response res, std::string_view route) {
+    auto& out = res_.emplace();
+    out.version(version_ == 10 ? 10 : 11);
+    out.result(static_cast<unsigned>(res.status));
+    for (auto& [k, v] : res.headers)
+      out.insert(k, v);
+    out.set("X-Request-Id", current_.request_id);
+    add_cors(out);
+    bool keep = keep_alive_ && !srv_.stopping.load() &&
+                (srv_.cfg.max_requests_per_connection == 0 ||
+                 requests_ < srv_.cfg.max_requests_per_connection);
+    out.keep_alive(keep);
+    std::size_t body_size = res.body.size();
+    bool no_body =
+        res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+    if (no_body) {
+      // no Content-Length, no body
+    } else if (is_head_) {
+      out.content_length(body_size);
+    } else {
+      out.body() = std::move(res.body);
+      out.prepare_payload();
+    }
+    log_and_measure(res.status, route, body_size);
+    write_response(keep);
+  }
+
+  void log_and_measure(int status, std::string_view route, std::size_t bytes) {
+    auto elapsed = std::chrono::steady_clock::now() - started_;
+    double seconds = std::chrono::duration<double>(elapsed).count();
+    if (srv_.cfg.access_log && srv_.log.enabled(log_level::info)) {
+      context_scope scope(context_of(current_));
+      srv_.log.info("http request", {{"method", current_.method_name},
+                                     {"path", current_.path},
+                                     {"route", route},
+                                     {"status", status},
+                                     {"duration_ms", seconds * 1000.0},
+                                     {"bytes", bytes},
+                                     {"remote", remote_}});
+    }
+    if (srv_.cfg.record_metrics) {
+      std::string route_label = route.empty() ? "unmatched" : std::string(route);
+      auto& reg = srv_.metrics();
+      reg.counter("eventshop_http_requests_total", "HTTP requests answered",
+                  {{"service", srv_.cfg.service_name},
+                   {"method", std::string(to_string(current_.method))},
+                   {"route", route_label},
+                   {"status", std::to_string(status)}})
+          .inc();
+      reg.histogram("eventshop_http_request_duration_seconds", "HTTP request latency",
+                    {{"service", srv_.cfg.service_name}, {"route", route_label}})
+          .observe(seconds);
+    }
+  }
+
+  void write_response(bool keep) {
+    stream_.expires_after(srv_.cfg.write_timeout);
+    bhttp::async_write(stream_, *res_,
+                       [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+                         self->res_.reset();
+                         if (ec) return self->close_now();
+                         if (!keep) return self->linger_close();
+                         self->wait_request();
+                       });
+  }
+
+  void write_error_and_close(int status, std::string_view code, const std::string& message) {
+    if (current_.request_id.empty()) current_.request_id = new_uuid_v7();
+    keep_alive_ = false;
+    route_ = {};
+    finish(error_response(status, code, message), {});
+  }
+
+  // Half-closes, then drains what the client still sends (up to 1 MiB or 2 s) so that the
+  // response is not destroyed by a reset caused by unread request bytes.
+  void linger_close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_now();
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(8192),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 1024 * 1024) return self->close_now();
+                              self->drain();
+                            });
+  }
+
+  void close_now() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  server_core& srv_;
+  stream_type stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  request current_;
+  std::string route_;
+  std::string origin_;
+  std::string remote_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::size_t requests_ = 0;
+  std::size_t drained_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool is_head_ = false;
+  bool idle_ = false;
+  bool counted_ = true;
+};
+
+struct server::impl : server_core {
+  using server_core::server_core;
+};
+
+void server_core::do_accept() {
+  acceptor->async_accept(asio::make_strand(*ioc), [this](beast::error_code ec, socket_type socket) {
+    if (ec == asio::error::operation_aborted || stopping.load()) return;
+    if (ec) {
+      // Out of descriptors and similar: wait a little instead of spinning.
+      log.warn("accept failed", {{"error", ec.message()}});
+      accept_retry->expires_after(std::chrono::milliseconds(50));
+      accept_retry->async_wait([this](beast::error_code) {
+        if (!stopping.load()) do_accept();
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    bool reject = counter->open.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections;
+    auto s = std::make_shared<session>(*this, stream_type(std::move(socket)));
+    s->start(reject);
+    do_accept();
+  });
+}
+
+void server_core::stop() {
+  if (!running.load() || stopping.exchange(true)) return;
+  asio::post(*ioc, [this] {
+    boost::system::error_code ec;
+    acceptor->close(ec);
+    accept_retry->cancel();
+  });
+  for (auto& hook : stop_hooks) {
+    try {
+      hook();
+    } catch (const std::exception& e) {
+      log.error("stop hook threw", {{"error", std::string_view(e.what())}});
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;
+  while (counter->open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::vector<std::shared_ptr<session>> idle;
+    {
+      std::lock_guard lock(sessions_mutex);
+      for (auto& [p, w] : sessions) {
+        if (auto s = w.lock()) idle.push_back(std::move(s));
+      }
+    }
+    for (auto& s : idle)
+      s->close_if_idle();
+    idle.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  work.reset();
+  ioc->stop();
+  for (auto& t : threads)
+    t.join();
+  threads.clear();
+  if (handler_pool) handler_pool->join();
+  running.store(false);
+}
+
+server::server(server_config config, http::router routes) {
+  config.validate();
+  impl_ = std::make_unique<impl>(std::move(config), std::move(routes));
+}
+
+server::~server() {
+  stop();
+  if (impl_) {
+    impl_->acceptor.reset();
+    impl_->accept_retry.reset();
+    impl_->ioc.reset();  // destroys pending handlers (and the sessions they hold) first
+  }
+}
+
+http::router& server::routes() noexcept {
+  return impl_->routes;
+}
+const server_config& server::config() const noexcept {
+  return impl_->cfg;
+}
+
+void server::start() {
+  auto& d = *impl_;
+  if (d.started) throw eventshop::error(errc::invalid_argument, "server::start: already started");
+  d.started = true;
+  unsigned n = d.threads_wanted;
+  tcp::endpoint ep(asio::ip::make_address(d.cfg.bind_address), d.cfg.port);
+  boost::system::error_code ec;
+  d.acceptor->open(ep.protocol(), ec);
+  if (!ec) d.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) d.acceptor->bind(ep, ec);
+  if (!ec) d.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw eventshop::error(errc::io_error, "cannot listen on " + d.cfg.bind_address + ":" +
+                                               std::to_string(d.cfg.port) + ": " + ec.message());
+  }
+  d.bound_port = d.acceptor->local_endpoint().port();
+  if (d.cfg.handler_threads > 0)
+    d.handler_pool = std::make_unique<asio::thread_pool>(d.cfg.handler_threads);
+  d.work.emplace(d.ioc->get_executor());
+  d.do_accept();
+  d.running.store(true);
+  for (unsigned i = 0; i < n; ++i) {
+    d.threads.emplace_back([&d] {
+      for (;;) {
+        try {
+          d.ioc->run();
+          return;
+        } catch (const std::exception& e) {
+          d.log.error("io thread caught", {{"error", std::string_view(e.what())}});
+        }
+      }
+    });
+  }
+  d.log.info("listening", {{"address", d.cfg.bind_address}, {"port", d.bound_port}});
+}
+
+std::uint16_t server::port() const noexcept {
+  return impl_->bound_port;
+}
+void server::stop() {
+  if (impl_) impl_->stop();
+}
+bool server::running() const noexcept {
+  return impl_->running.load() && !impl_->stopping.load();
+}
+void server::add_stop_hook(std::function<void()> hook) {
+  impl_->stop_hooks.push_back(std::move(hook));
+}
+std::size_t server::connection_count() const noexcept {
+  return impl_->counter->open.load();
+}
+void* server::native_io_context() noexcept {
+  return impl_->ioc.get();
+}
+
+}  // namespace eventshop::http
