@@ -46,9 +46,11 @@ export function subscribeFrame(channel: string, cursor: Cursor | undefined): Rec
  *   follows describes the state at `offset`, so the cursor jumps there; with
  *   `recovered:true` the missed updates follow and move the cursor one by one.
  * - an `update` at or below the cursor in the same epoch is a duplicate and is
- *   dropped; one beyond cursor+1 means messages were lost: resync.
+ *   dropped; one beyond cursor+1 means messages were lost: resync - except on
+ *   a `conflated` channel (`order:<id>`, `stats`), where every message is the
+ *   full state and the server may replace queued older ones by newer ones.
  */
-export function applyFrame(cursor: Cursor, frame: ServerFrame): FrameAction {
+export function applyFrame(cursor: Cursor, frame: ServerFrame, conflated = false): FrameAction {
   switch (frame.type) {
     case "subscribed": {
       const epochChanged = cursor.epoch !== undefined && cursor.epoch !== frame.epoch;
@@ -71,7 +73,7 @@ export function applyFrame(cursor: Cursor, frame: ServerFrame): FrameAction {
       }
       if (cursor.offset !== undefined) {
         if (frame.offset <= cursor.offset) return { action: "drop", reason: `duplicate offset ${frame.offset}` };
-        if (frame.offset > cursor.offset + 1) {
+        if (frame.offset > cursor.offset + 1 && !conflated) {
           return { action: "resync", reason: `gap: expected offset ${cursor.offset + 1}, got ${frame.offset}` };
         }
       }
@@ -87,6 +89,11 @@ export function applyFrame(cursor: Cursor, frame: ServerFrame): FrameAction {
 export function backoffDelay(attempt: number, initialMs = 500, maxMs = 10_000, random: () => number = Math.random): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
   return Math.round(base * (0.75 + 0.25 * random()));
+}
+
+/** Channels whose messages are full states, which the server conflates (CONTRACT.md §5). */
+export function isConflatedChannel(channel: string): boolean {
+  return channel === "stats" || channel.startsWith("order:");
 }
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -314,7 +321,7 @@ export class RealtimeClient {
     const ch = this.channels.get(name);
     if (!ch) return;
     if (ch.resyncing && frame.type !== "subscribed") return;
-    const result = applyFrame(ch.cursor, frame);
+    const result = applyFrame(ch.cursor, frame, isConflatedChannel(name));
     if (result.action === "resync") {
       ch.resyncing = true;
       this.send({ op: "unsubscribe", channel: name });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RealtimeClient, applyFrame, backoffDelay, subscribeFrame, type ChannelEvent, type Cursor, type WebSocketLike } from "@/lib/realtime";
+import { RealtimeClient, applyFrame, isConflatedChannel, backoffDelay, subscribeFrame, type ChannelEvent, type Cursor, type WebSocketLike } from "@/lib/realtime";
 
 describe("resume cursor", () => {
   it("subscribes without since until a position is known, then with it", () => {
@@ -32,6 +32,15 @@ describe("resume cursor", () => {
     expect(applyFrame(c, { type: "update", channel: "x", offset: 3, data: 0 }).action).toBe("drop");
     expect(applyFrame(c, { type: "update", channel: "x", offset: 8, data: 0 }).action).toBe("resync");
     expect(c.offset).toBe(5);
+  });
+
+  it("accepts skipped offsets on conflated state channels", () => {
+    const c: Cursor = { epoch: "E1", offset: 5 };
+    expect(applyFrame(c, { type: "update", channel: "stats", offset: 9, data: 0 }, true).action).toBe("deliver");
+    expect(c.offset).toBe(9);
+    expect(isConflatedChannel("stats")).toBe(true);
+    expect(isConflatedChannel("order:42")).toBe(true);
+    expect(isConflatedChannel("orders")).toBe(false);
   });
 
   it("reports an epoch change", () => {
