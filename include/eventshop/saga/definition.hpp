@@ -49,13 +49,15 @@ struct saga_event {
 
 inline constexpr std::string_view timeout_event = "timeout";
 
-// An action a transition asks the host to perform: a compensation or a command.
+using guard_fn = std::function<bool(const saga_record&, const saga_event&)>;
+using detail_fn = std::function<std::string(const saga_record&, const saga_event&)>;
+
+// An action a transition asks the host to perform (a command; compensations come from steps).
 struct action_spec {
   std::string name;    // e.g. "cancel_order"
   std::string detail;  // free text for the host, e.g. a reason ("payment timed out")
+  detail_fn describe;  // when set, computes the detail from the event instead
 };
-
-using guard_fn = std::function<bool(const saga_record&, const saga_event&)>;
 
 struct state_options {
   std::chrono::milliseconds deadline{0};  // 0 = no deadline
@@ -69,6 +71,7 @@ struct transition_options {
   std::string guard_name;         // shown in diagrams, e.g. "not shipped"
   guard_fn guard;                 // empty = always
   bool compensate = false;        // compensate completed steps (newest first)
+  std::string reason;             // detail given to those compensation actions
   std::vector<action_spec> emit;  // actions after the compensations
 };
 
@@ -102,9 +105,10 @@ class saga_definition {
                       transition_options options = {});
   saga_definition& on_timeout(std::string from, std::string to, transition_options options = {});
 
-  // Checks the declaration: known states and steps, an initial state, joins on parallel states,
-  // deadlines only with a timeout transition, no transitions out of... (terminal states may have
-  // internal transitions only). Throws eventshop::error(invalid_argument) naming the problem.
+  // Checks the declaration: an initial state, unique names, transitions and joins between
+  // declared states, branches naming declared steps, terminal states with internal transitions
+  // only, and a timeout transition for every deadline. Throws eventshop::error(invalid_argument)
+  // naming the problem.
   void validate() const;
 
   const std::string& name() const noexcept { return name_; }

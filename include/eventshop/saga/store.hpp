@@ -9,11 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,7 +82,8 @@ class saga_store {
   virtual std::vector<saga_record> with_deadline(std::string_view saga) = 0;
   // Records with a non-empty outbox (actions to re-run after a restart).
   virtual std::vector<saga_record> with_outbox(std::string_view saga) = 0;
-  // Deletes terminal records last updated before `before`; returns how many.
+  // Deletes terminal records without pending actions last updated before `before`; returns how
+  // many.
   virtual std::size_t purge_terminal(std::string_view saga, timestamp before) = 0;
 };
 
@@ -98,8 +101,15 @@ class memory_saga_store final : public saga_store {
   std::size_t size() const;
 
  private:
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using per_saga = std::unordered_map<std::string, saga_record, key_hash, std::equal_to<>>;
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, saga_record, std::less<>> records_;
+  std::map<std::string, per_saga, std::less<>> sagas_;
 };
 
 // Checks what every store requires of a record before saving (non-empty saga, key and state,

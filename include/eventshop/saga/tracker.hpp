@@ -70,6 +70,8 @@ struct handle_result {
   std::string to_state;
   bool terminal = false;
   std::size_t transitions = 0;          // transitions fired (held events applied count too)
+  std::uint64_t completed_before = 0;   // bit i: definition step i was complete before
+  std::uint64_t completed_after = 0;    // ... and after (definitions have at most 64 steps)
   std::vector<emitted_action> actions;  // in emission order
 };
 
@@ -97,6 +99,9 @@ class saga_tracker {
   // Feeds `event` to the saga of `key` (created in the initial state if new). Throws
   // eventshop::error(invalid_argument) for an empty key, event type or id (nothing changes).
   handle_result handle(std::string_view key, const saga_event& event);
+
+  // What handle() would do, without changing anything (no save, no actions kept).
+  handle_result preview(std::string_view key, const saga_event& event) const;
 
   // Applies "timeout" to every saga whose deadline <= now. Returns (key, result) per saga.
   std::vector<std::pair<std::string, handle_result>> fire_due();
