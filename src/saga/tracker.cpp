@@ -94,8 +94,9 @@ struct saga_tracker::impl {
   void compile() {
     const auto& sd = def.states();
     states.resize(sd.size());
-    for (std::size_t i = 0; i < sd.size(); ++i) {
+    for (std::size_t i = 0; i < sd.size(); ++i)
       states[i].def = &sd[i];
+    for (std::size_t i = 0; i < sd.size(); ++i) {
       for (const auto& b : sd[i].options.branches)
         states[i].branches.push_back(step_index(b));
       if (!sd[i].options.join.empty()) states[i].join = state_index(sd[i].options.join);
