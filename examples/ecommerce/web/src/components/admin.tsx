@@ -75,10 +75,15 @@ function rowsOf(raw: unknown, key: string): Record<string, unknown>[] {
   return Array.isArray(list) ? list.filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null) : [];
 }
 
-function useLoad(load: () => Promise<unknown>, key: string, missing: string): Loaded {
+function useLoad(load: () => Promise<unknown> | undefined, key: string, missing: string): Loaded {
   const [s, setS] = useState<Loaded>({ state: "loading" });
   useEffect(() => {
-    load()
+    const pending = load();
+    if (!pending) {
+      setS({ state: "missing", text: missing });
+      return;
+    }
+    pending
       .then((raw) => setS({ state: "ok", rows: rowsOf(raw, key) }))
       .catch((e: ApiError) => setS(e.status === 404 ? { state: "missing", text: missing } : { state: "error", text: e.message }));
   }, [load, key, missing]);
@@ -88,7 +93,7 @@ function useLoad(load: () => Promise<unknown>, key: string, missing: string): Lo
 function DeadLetters() {
   const { api } = useLiveContext();
   const [load] = useState(() => () => api.deadLetters());
-  const s = useLoad(load, "dead_letters", "This backend has no dead-letter API (GET /v1/dead-letters on the status service answered 404).");
+  const s = useLoad(load, "dead_letters", "This backend publishes no dead-letter API: config.json has no dead_letters_url (CONTRACT.md defines no such route). Dead-lettered events stay in the <topic>.dlq topics.");
   return (
     <Card title="Dead-lettered events">
       {s.state === "loading" && <p className="text-sm text-slate-500">Loading…</p>}

@@ -116,10 +116,11 @@ export class Api {
   }
 
   /**
-   * Dead-lettered events. CONTRACT.md names no route for them; the UI asks
-   * `GET /v1/dead-letters` on the status service and reports 404 as "no API".
+   * Dead-lettered events from config.json's optional `dead_letters_url`
+   * (CONTRACT.md names no route for them); undefined when none is configured.
    */
-  deadLetters(): Promise<unknown> {
-    return request(this.cfg.status_api, "/v1/dead-letters", "Loading dead-lettered events");
+  deadLetters(): Promise<unknown> | undefined {
+    if (!this.cfg.dead_letters_url) return undefined;
+    return request(this.cfg.dead_letters_url, "", "Loading dead-lettered events");
   }
 }

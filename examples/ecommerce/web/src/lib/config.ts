@@ -9,6 +9,12 @@ export interface AppConfig {
   shipping_api: string;
   status_api: string;
   status_ws: string;
+  /**
+   * Optional: full URL of a JSON list of dead-lettered events. CONTRACT.md
+   * names no such route; without this key the admin page says so and asks
+   * nothing (so no 404 shows up in the browser console).
+   */
+  dead_letters_url?: string;
 }
 
 export const CONFIG_KEYS: readonly (keyof AppConfig)[] = [
@@ -21,7 +27,7 @@ export const CONFIG_KEYS: readonly (keyof AppConfig)[] = [
   "status_ws",
 ];
 
-const SEED_PORTS: Record<Exclude<keyof AppConfig, "status_ws">, number> = {
+const SEED_PORTS: Record<Exclude<keyof AppConfig, "status_ws" | "dead_letters_url">, number> = {
   order_api: 8080,
   inventory_api: 8081,
   payment_api: 8082,
@@ -58,6 +64,11 @@ export function parseConfig(raw: unknown): AppConfig {
     const want = key === "status_ws" ? /^wss?:\/\//i : /^https?:\/\//i;
     if (!want.test(v)) throw new Error(`config.json: "${key}" must start with ${key === "status_ws" ? "ws:// or wss://" : "http:// or https://"}`);
     cfg[key] = v.replace(/\/+$/, "");
+  }
+  const dlq = o.dead_letters_url;
+  if (dlq !== undefined && dlq !== null && dlq !== "") {
+    if (typeof dlq !== "string" || !/^https?:\/\//i.test(dlq)) throw new Error('config.json: "dead_letters_url" must be an http:// or https:// URL');
+    cfg.dead_letters_url = dlq;
   }
   return cfg;
 }

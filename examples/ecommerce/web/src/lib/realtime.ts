@@ -262,7 +262,9 @@ export class RealtimeClient {
       if (this.everOpened) this.info.reconnects++;
       this.everOpened = true;
       this.lastMessageAt = Date.now();
-      this.setInfo({ state: "open", attempt: 0, connectedAt: Date.now(), lastError: undefined });
+      // `attempt` is reset by the first message, so a server that accepts and
+      // at once drops connections still meets a growing back-off.
+      this.setInfo({ state: "open", connectedAt: Date.now(), lastError: undefined, retryAt: undefined });
   for (const [name, ch] of this.channels) {
         ch.resyncing = false;
         s.send(JSON.stringify(subscribeFrame(name, ch.cursor)));
@@ -271,6 +273,7 @@ export class RealtimeClient {
     s.onmessage = (ev) => {
       if (this.socket !== s) return;
       this.lastMessageAt = Date.now();
+      if (this.info.attempt !== 0) this.setInfo({ attempt: 0 });
       this.handle(typeof ev.data === "string" ? ev.data : String(ev.data));
     };
     s.onerror = () => {

@@ -121,6 +121,8 @@ describe("config and API errors", () => {
     expect(() => parseConfig({ ...cfg, payment_api: 3 })).toThrow(/"payment_api" must be a non-empty string/);
     expect(() => parseConfig({ ...cfg, status_ws: "http://x" })).toThrow(/"status_ws" must start with ws/);
     expect(() => parseConfig([])).toThrow(/JSON object/);
+    expect(parseConfig({ ...cfg, dead_letters_url: "http://h:6/v1/dlq" }).dead_letters_url).toBe("http://h:6/v1/dlq");
+    expect(() => parseConfig({ ...cfg, dead_letters_url: "ftp://x" })).toThrow(/dead_letters_url/);
   });
 
   it("shows the service's own error message", () => {
