@@ -1,0 +1,208 @@
+// Opening a database: clear errors for every way the file or its directory can be wrong, and the
+// schema version table with its migrations.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "eventshop/core/error.hpp"
+#include "eventshop/sqlite/sqlite_bus.hpp"
+#include "temp_dir.hpp"
+
+namespace eventshop::sqlite {
+namespace {
+
+using testing::temp_dir;
+
+// Runs `fn` and returns the eventshop::error it threw (fails the test if it did not throw).
+template <class F>
+error thrown(F fn) {
+  try {
+    fn();
+  } catch (const error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no eventshop::error thrown";
+  return error(errc::ok, "");
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+bus_options at(const std::string& path) {
+  bus_options o;
+  o.path = path;
+  return o;
+}
+
+void exec_raw(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+std::int64_t query_int(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+  std::int64_t v = -1;
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+TEST(SqliteOpen, CreatesANewDatabaseWithEveryMigrationRecorded) {
+  temp_dir dir;
+  const auto path = dir.file("new.db");
+  { sqlite_bus bus(at(path)); }
+  EXPECT_EQ(query_int(path, "PRAGMA application_id"), 0x45765368);
+  const auto version = query_int(path, "PRAGMA user_version");
+  EXPECT_GE(version, 3);
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"), version);
+  EXPECT_EQ(query_int(path, "SELECT max(version) FROM eventshop_schema"), version);
+  // Opening again changes nothing.
+  { sqlite_bus bus(at(path)); }
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"), version);
+}
+
+TEST(SqliteOpen, MissingDirectoryIsNamed) {
+  temp_dir dir;
+  const auto path = dir.file("no/such/dir/bus.db");
+  const auto e = thrown([&] { sqlite_bus bus(at(path)); });
+  EXPECT_EQ(e.code(), make_error_code(errc::io_error));
+  EXPECT_TRUE(contains(e.what(), "does not exist")) << e.what();
+  EXPECT_TRUE(contains(e.what(), dir.file("no/such/dir"))) << e.what();
+}
+
+TEST(SqliteOpen, AFileThatIsNotSqliteIsRejectedAndLeftAlone) {
+  temp_dir dir;
+  const auto path = dir.file("notes.txt");
+  const std::string content(4096, 'x');
+  std::ofstream(path) << content;
+  const auto e = thrown([&] { sqlite_bus bus(at(path)); });
+  EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+  EXPECT_TRUE(contains(e.what(), "not an SQLite")) << e.what();
+  std::ifstream in(path);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, content);
+}
+
+TEST(SqliteOpen, AnotherApplicationsDatabaseIsRejectedAndLeftAlone) {
+  temp_dir dir;
+  const auto path = dir.file("other.db");
+  exec_raw(path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)");
+  const auto e = thrown([&] { sqlite_bus bus(at(path)); });
+  EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+  EXPECT_TRUE(contains(e.what(), "another application")) << e.what();
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+  EXPECT_EQ(query_int(path, "PRAGMA user_version"), 0);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));  // journal mode untouched
+}
+
+TEST(SqliteOpen, ADifferentApplicationIdIsRejected) {
+  temp_dir dir;
+  const auto path = dir.file("marked.db");
+  exec_raw(path, "PRAGMA application_id = 1234; CREATE TABLE t(x)");
+  const auto e = thrown([&] { sqlite_bus bus(at(path)); });
+  EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+  EXPECT_TRUE(contains(e.what(), "not an eventshop database")) << e.what();
+}
+
+TEST(SqliteOpen, ANewerSchemaIsRefusedWithBothVersions) {
+  temp_dir dir;
+  const auto path = dir.file("future.db");
+  { sqlite_bus bus(at(path)); }
+  exec_raw(path, "PRAGMA user_version = 99");
+  const auto e = thrown([&] { sqlite_bus bus(at(path)); });
+  EXPECT_EQ(e.code(), make_error_code(errc::unsupported_version));
+  EXPECT_TRUE(contains(e.what(), "schema version 99")) << e.what();
+  EXPECT_EQ(query_int(path, "PRAGMA user_version"), 99);
+}
+
+TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
+  temp_dir dir;
+  const auto path = dir.file("old.db");
+  { sqlite_bus bus(at(path)); }
+  // Simulate a file written by a build that knew only migration 1.
+  exec_raw(path,
+           "DROP TABLE es_outbox; DROP TABLE es_processed; DROP TABLE es_checkpoints; "
+           "DROP TABLE es_streams; DROP TABLE es_store; DROP TABLE es_snapshots; "
+           "DELETE FROM eventshop_schema WHERE version > 1; PRAGMA user_version = 1");
+  { sqlite_bus bus(at(path)); }
+  EXPECT_GE(query_int(path, "PRAGMA user_version"), 3);
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='es_outbox'"), 1);
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"),
+            query_int(path, "PRAGMA user_version"));
+}
+
+TEST(SqliteOpen, ReadOnlyDirectoryIsNamed) {
+  // Root ignores permission bits, so the check runs in a child that dropped to 'nobody'.
+  temp_dir dir;
+  const auto ro = dir.path() / "ro";
+  std::filesystem::create_directories(ro);
+  std::filesystem::permissions(
+      ro, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+              std::filesystem::perms::others_read | std::filesystem::perms::others_exec |
+              std::filesystem::perms::group_read | std::filesystem::perms::group_exec);
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    std::string msg = "no error";
+    int code = 0;
+    try {
+      sqlite_bus bus(at((ro / "bus.db").string()));
+    } catch (const error& e) {
+      msg = e.what();
+      code = e.code().value();
+    }
+    msg = std::to_string(code) + "|" + msg;
+    if (::write(fds[1], msg.data(), msg.size()) < 0) ::_exit(4);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    got.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(got.substr(0, got.find('|')), std::to_string(static_cast<int>(errc::io_error))) << got;
+  EXPECT_TRUE(contains(got, "not writable")) << got;
+  EXPECT_FALSE(std::filesystem::exists(ro / "bus.db"));
+}
+
+TEST(SqliteOpen, UrlsAndOptionsAreValidated) {
+  EXPECT_EQ(bus_options::from_url("sqlite:/tmp/x.db").path, "/tmp/x.db");
+  EXPECT_EQ(bus_options::from_url("sqlite://data/bus.db").path, "data/bus.db");
+  EXPECT_THROW(bus_options::from_url("kafka:localhost"), error);
+  EXPECT_THROW(bus_options::from_url("sqlite:"), error);
+  bus_options o = at("x.db");
+  o.partitions = 0;
+  const auto e = thrown([&] { o.validate(); });
+  EXPECT_TRUE(contains(e.what(), "partitions")) << e.what();
+  o = at("x.db");
+  o.session_timeout = o.heartbeat_interval;
+  EXPECT_THROW(o.validate(), error);
+  EXPECT_THROW(sqlite_bus(at(":memory:")), error);
+}
+
+}  // namespace
+}  // namespace eventshop::sqlite
