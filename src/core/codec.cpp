@@ -281,7 +281,19 @@ std::error_code decode(std::string_view json, envelope& out, std::string& messag
     message = too_large_message(json.size(), limits.max_envelope_bytes);
     return errc::too_large;
   }
-  out = envelope{};
+  // Reset field by field rather than assigning a new envelope: the strings keep their capacity,
+  // so decoding into a reused envelope does not allocate in steady state.
+  out.id.clear();
+  out.source.clear();
+  out.type.clear();
+  out.subject.clear();
+  out.time = {};
+  out.datacontenttype.assign("application/json");
+  out.dataschemaversion = 1;
+  out.correlationid.clear();
+  out.causationid.clear();
+  out.traceparent.clear();
+  out.extensions.clear();
   out.data.clear();
   rapidjson::MemoryStream stream(json.data(), json.size());
   envelope_handler handler(out, stream, json);

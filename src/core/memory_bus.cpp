@@ -39,11 +39,57 @@ struct group_state {
   std::vector<member*> members;  // guarded by topic_state::mutex
 };
 
+// An append-only log in fixed-capacity segments. Elements never move (each segment's vector is
+// reserved up front and never grows past it) and segments are dropped whole from the front, so a
+// pointer to an event stays valid until its segment is trimmed. One allocation per segment
+// instead of one per event (an envelope is larger than a std::deque node); emptied segments are
+// recycled.
+class segmented_log {
+ public:
+  explicit segmented_log(std::size_t segment_size) : segment_size_(segment_size) {}
+
+  std::size_t size() const noexcept { return size_; }
+  const envelope& at(std::size_t i) const {
+    return (*segments_[i / segment_size_])[i % segment_size_];
+  }
+  void push_back(envelope&& e) {
+    if (segments_.empty() || segments_.back()->size() == segment_size_) {
+      std::unique_ptr<std::vector<envelope>> seg = std::move(spare_);
+      if (!seg) {
+        seg = std::make_unique<std::vector<envelope>>();
+        seg->reserve(segment_size_);
+      }
+      segments_.push_back(std::move(seg));
+    }
+    segments_.back()->push_back(std::move(e));
+    ++size_;
+  }
+  // Drops the first segment when it is full and all its events are among the first
+  // `consumed` ones; returns how many events were dropped (0 or the segment size).
+  std::size_t trim_front_segment(std::size_t consumed) {
+    if (segments_.empty() || segments_.front()->size() < segment_size_ || consumed < segment_size_)
+      return 0;
+    auto seg = std::move(segments_.front());
+    segments_.pop_front();
+    seg->clear();
+    spare_ = std::move(seg);
+    size_ -= segment_size_;
+    return segment_size_;
+  }
+
+ private:
+  std::size_t segment_size_;
+  std::deque<std::unique_ptr<std::vector<envelope>>> segments_;
+  std::unique_ptr<std::vector<envelope>> spare_;
+  std::size_t size_ = 0;
+};
+
 struct partition_state {
+  explicit partition_state(std::size_t segment_size) : log(segment_size) {}
   std::mutex mutex;
   std::condition_variable space;  // publishers waiting for retention room
-  std::deque<envelope> log;
-  std::int64_t base = 0;                 // offset of log.front()
+  segmented_log log;
+  std::int64_t base = 0;                 // offset of the log's first event
   std::atomic<std::int64_t> next{0};     // offset the next event gets (written under mutex)
   std::vector<member*> owners;           // members to wake on publish (one per active group)
   std::vector<group_partition*> active;  // offsets that hold back trimming
@@ -56,6 +102,14 @@ struct topic_state {
   std::mutex mutex;  // groups and memberships
   std::map<std::string, std::unique_ptr<group_state>, std::less<>> groups;
 };
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 const logger& bus_log() {
   static const logger log("eventshop.memory_bus");
@@ -79,6 +133,9 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
   std::mutex drain_mutex;
   std::condition_variable drain_cv;
 
+  // Retention is enforced in whole segments of up to 1024 events.
+  std::size_t segment_size() const { return std::min<std::size_t>(1024, options.retention); }
+
   topic_state& topic(std::string_view name) {
     {
       std::shared_lock lock(topics_mutex);
@@ -92,7 +149,7 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
       slot = std::make_unique<topic_state>();
       slot->name = std::string(name);
       for (std::int32_t i = 0; i < options.partitions; ++i)
-        slot->parts.push_back(std::make_unique<partition_state>());
+        slot->parts.push_back(std::make_unique<partition_state>(segment_size()));
     }
     return *slot;
   }
@@ -183,9 +240,9 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
     const std::int64_t available = part.next.load() - first;
     const auto n = static_cast<std::size_t>(
         std::min<std::int64_t>(available, static_cast<std::int64_t>(bus->options.max_batch)));
-    auto it = part.log.begin() + (first - part.base);
-    for (std::size_t i = 0; i < n; ++i, ++it)
-      batch.push_back(&*it);
+    const auto start = static_cast<std::size_t>(first - part.base);
+    for (std::size_t i = 0; i < n; ++i)
+      batch.push_back(&part.log.at(start + i));
   }
   if (batch.empty()) return false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -244,6 +301,17 @@ void member::run() {
       worked |= dispatch(p, batch, next_retry);
     }
     if (worked) continue;
+    // Spin briefly before sleeping: under load the next event usually arrives within
+    // microseconds, and a futex sleep/wake pair per event would cost more than the event.
+    bool arrived = false;
+    for (int spin = 0; spin < 256 && !stop.load(std::memory_order_relaxed); ++spin) {
+      if (has_work(parts) || assign_gen.load() != gen) {
+        arrived = true;
+        break;
+      }
+      cpu_relax();
+    }
+    if (arrived) continue;
     // Sleep protocol: announce, re-check, then wait. A publisher that appends after the re-check
     // sees `sleeping` and signals under wake_mutex, so no wake-up is lost.
     sleeping.store(true, std::memory_order_seq_cst);
@@ -381,9 +449,11 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
       std::int64_t floor = part.next.load();
       for (const auto* gp : part.active)
         floor = std::min(floor, gp->committed.load());
-      while (part.log.size() >= impl_->options.retention && part.base < floor) {
-        part.log.pop_front();
-        ++part.base;
+      while (part.log.size() >= impl_->options.retention) {
+        const std::size_t dropped = part.log.trim_front_segment(
+            static_cast<std::size_t>(std::max<std::int64_t>(0, floor - part.base)));
+        if (dropped == 0) break;
+        part.base += static_cast<std::int64_t>(dropped);
       }
       if (part.log.size() < impl_->options.retention) {
         part.waiting_publishers.fetch_sub(1);
