@@ -1,0 +1,390 @@
+#include "common/order_projection.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "eventshop/core/registry.hpp"
+
+namespace eventshop::services {
+
+using namespace eventshop::ecommerce;
+
+namespace {
+constexpr order_status all_statuses[] = {
+    order_status::created,           order_status::inventory_confirmed,
+    order_status::payment_completed, order_status::notification_sent,
+    order_status::shipped,           order_status::inventory_rejected,
+    order_status::payment_failed,    order_status::cancelled};
+}  // namespace
+
+void order_projection::set_listener(listener l) {
+  std::unique_lock lock(mutex_);
+  listener_ = std::move(l);
+}
+
+bool order_projection::apply(const message& m) {
+  return apply(m.topic, m.partition, m.offset, m.event);
+}
+
+void order_projection::count_locked(order_status from, order_status to, bool was_known,
+                                    bool is_known) {
+  if (was_known) --counts_[from];
+  if (is_known) ++counts_[to];
+}
+
+bool order_projection::apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
+                             const envelope& e) {
+  // Events without an order (stock events) do not belong to the order model.
+  if (e.type == StockReplenished::event_type || e.type == LowStockDetected::event_type)
+    return false;
+  if (!event_registry::global().contains(e.type)) return false;
+  const std::string& order_id = e.subject;
+  if (order_id.empty()) return false;
+  std::optional<order_view> changed;
+  listener l;
+  {
+    std::unique_lock lock(mutex_);
+    auto [it, inserted] = orders_.try_emplace(order_id);
+    order_view& v = it->second;
+    if (inserted) v.order_id = order_id;
+    const bool was_known = v.known;
+    const order_status before = v.status;
+    if (!apply_locked(v, topic, partition, offset, e)) return false;
+    count_locked(before, v.status, was_known, v.known);
+    if (!v.idempotency_key.empty()) by_key_.emplace(v.idempotency_key, v.order_id);
+    if (listener_) {
+      l = listener_;
+      changed = v;
+    }
+  }
+  if (l && changed) l(*changed);
+  return true;
+}
+
+bool order_projection::apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
+                                    std::int64_t offset, const envelope& e) {
+  for (const auto& ev : v.events)
+    if (ev.id == e.id) return false;
+  std::string kind;
+  if (e.type == OrderCreated::event_type) {
+    const auto c = decode_event<OrderCreated>(e);
+    v.known = true;
+    v.customer_id = c.customer_id;
+    v.items = c.items;
+    v.total = c.total;
+    v.currency = c.currency;
+    v.product_id = c.product_id;
+    v.quantity = c.quantity;
+    v.created_at = e.time;
+    if (auto k = e.extensions.find("idempotencykey"); k != e.extensions.end())
+      v.idempotency_key = k->second;
+  } else if (e.type == InventoryRejected::event_type) {
+    const auto r = decode_event<InventoryRejected>(e);
+    v.failure_reason = r.reason + " (" + r.product_id + ": requested " +
+                       std::to_string(r.requested) + ", available " + std::to_string(r.available) +
+                       ")";
+  } else if (e.type == InventoryReleased::event_type) {
+    v.stock_released = true;
+  } else if (e.type == PaymentCompleted::event_type) {
+    const auto p = decode_event<PaymentCompleted>(e);
+    v.payment_amount = p.amount;
+    if (!v.refunded) revenue_cents_ += p.amount.cents;
+  } else if (e.type == PaymentFailed::event_type) {
+    v.failure_reason = decode_event<PaymentFailed>(e).reason;
+  } else if (e.type == PaymentRefunded::event_type) {
+    const auto r = decode_event<PaymentRefunded>(e);
+    if (!v.refunded) {
+      v.refunded = true;
+      revenue_cents_ -= r.amount.cents;
+    }
+  } else if (e.type == NotificationSent::event_type) {
+    kind = decode_event<NotificationSent>(e).kind;
+  } else if (e.type == Shipped::event_type) {
+    const auto s = decode_event<Shipped>(e);
+    v.tracking_number = s.tracking_number;
+    v.carrier = s.carrier;
+    v.estimated_delivery_days = s.estimated_delivery_days;
+  } else if (e.type == OrderCancellationRequested::event_type) {
+    v.cancellation_requested = true;
+  } else if (e.type == OrderCancelled::event_type) {
+    if (v.status != order_status::shipped)
+      v.failure_reason = decode_event<OrderCancelled>(e).reason;
+  }
+  timeline_entry entry{e.id, e.type, std::string(topic), partition, offset, e.data, e.time};
+  auto pos = std::upper_bound(v.events.begin(), v.events.end(), entry.time,
+                              [](timestamp t, const timeline_entry& x) { return t < x.time; });
+  v.events.insert(pos, std::move(entry));
+  v.status = next_status(v.status, e.type, kind);
+  if (is_terminal(v.status) && !v.completed_at) v.completed_at = e.time;
+  if (e.time > v.last_updated) v.last_updated = e.time;
+  ++v.version;
+  return true;
+}
+
+void order_projection::remember_created(const OrderCreated& created, const envelope& e) {
+  apply(topics::orders, -1, -1, e);
+  (void)created;
+}
+
+void order_projection::forget(const std::string& order_id) {
+  std::unique_lock lock(mutex_);
+  auto it = orders_.find(order_id);
+  if (it == orders_.end()) return;
+  if (it->second.known) --counts_[it->second.status];
+  if (!it->second.idempotency_key.empty()) by_key_.erase(it->second.idempotency_key);
+  orders_.erase(it);
+}
+
+std::optional<order_view> order_projection::get(const std::string& order_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = orders_.find(order_id);
+  if (it == orders_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<order_view> order_projection::find_by_idempotency_key(const std::string& key) const {
+  std::shared_lock lock(mutex_);
+  auto k = by_key_.find(key);
+  if (k == by_key_.end()) return std::nullopt;
+  auto it = orders_.find(k->second);
+  if (it == orders_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool order_projection::mark_cancellation_requested(const std::string& order_id) {
+  std::unique_lock lock(mutex_);
+  auto it = orders_.find(order_id);
+  if (it == orders_.end() || it->second.cancellation_requested) return false;
+  it->second.cancellation_requested = true;
+  return true;
+}
+
+std::vector<order_view> order_projection::list(std::optional<order_status> status,
+                                               std::size_t limit, std::size_t offset,
+                                               std::size_t* total) const {
+  std::vector<const order_view*> match;
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, v] : orders_)
+    if (v.known && (!status || v.status == *status)) match.push_back(&v);
+  std::sort(match.begin(), match.end(), [](const order_view* a, const order_view* b) {
+    if (a->created_at != b->created_at) return a->created_at > b->created_at;
+    return a->order_id > b->order_id;
+  });
+  if (total) *total = match.size();
+  std::vector<order_view> out;
+  for (std::size_t i = offset; i < match.size() && out.size() < limit; ++i)
+    out.push_back(*match[i]);
+  return out;
+}
+
+std::vector<order_view> order_projection::all() const {
+  std::size_t total = 0;
+  return list(std::nullopt, static_cast<std::size_t>(-1), 0, &total);
+}
+
+std::size_t order_projection::size() const {
+  std::shared_lock lock(mutex_);
+  return orders_.size();
+}
+
+std::vector<std::string> order_projection::stalled(timestamp before) const {
+  std::vector<std::string> out;
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, v] : orders_)
+    if (v.known && !is_terminal(v.status) && !v.cancellation_requested && v.last_updated < before)
+      out.push_back(id);
+  return out;
+}
+
+order_stats order_projection::stats(timestamp now) const {
+  order_stats s;
+  std::shared_lock lock(mutex_);
+  for (auto st : all_statuses) {
+    auto it = counts_.find(st);
+    const std::int64_t n = it == counts_.end() ? 0 : it->second;
+    s.by_status[std::string(to_string(st))] = n;
+    s.total_orders += n;
+    if (!is_terminal(st)) s.in_progress += n;
+  }
+  s.shipped = s.by_status["shipped"];
+  s.failed = s.by_status["inventory_rejected"] + s.by_status["payment_failed"];
+  s.cancelled = s.by_status["cancelled"];
+  s.revenue = money{revenue_cents_};
+  std::int64_t recent = 0;
+  const auto since = now - std::chrono::seconds(60);
+  for (const auto& [id, v] : orders_)
+    if (v.known && v.created_at >= since) ++recent;
+  s.orders_per_minute = static_cast<double>(recent);
+  return s;
+}
+
+// ---- JSON --------------------------------------------------------------------------------
+
+void write_seed_order(json_writer& w, const order_view& v) {
+  w.begin_object();
+  w.key("order_id");
+  w.string(v.order_id);
+  w.key("product_id");
+  w.string(v.product_id);
+  w.key("quantity");
+  w.int64(v.quantity);
+  w.key("status");
+  w.string(to_string(v.status));
+  w.key("events");
+  w.begin_array();
+  for (const auto& e : v.events) {
+    w.begin_object();
+    w.key("event_type");
+    w.string(e.type);
+    w.key("data");
+    w.string(e.data);
+    w.key("timestamp");
+    w.string(format_rfc3339(e.time));
+    w.end_object();
+  }
+  w.end_array();
+  w.key("last_updated");
+  w.string(format_rfc3339(v.last_updated));
+  if (!v.tracking_number.empty()) {
+    w.key("tracking_number");
+    w.string(v.tracking_number);
+  }
+  if (v.payment_amount) {
+    w.key("payment_amount");
+    w.cents(v.payment_amount->cents);
+  }
+  w.end_object();
+}
+
+void write_v1_order(json_writer& w, const order_view& v) {
+  w.begin_object();
+  w.key("order_id");
+  w.string(v.order_id);
+  w.key("customer_id");
+  w.string(v.customer_id);
+  w.key("product_id");
+  w.string(v.product_id);
+  w.key("quantity");
+  w.int64(v.quantity);
+  w.key("status");
+  w.string(to_string(v.status));
+  w.key("items");
+  w.begin_array();
+  for (const auto& it : v.items) {
+    w.begin_object();
+    w.key("product_id");
+    w.string(it.product_id);
+    w.key("quantity");
+    w.int64(it.quantity);
+    w.key("unit_price");
+    w.cents(it.unit_price.cents);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("total");
+  w.cents(v.total.cents);
+  w.key("currency");
+  w.string(v.currency);
+  w.key("tracking_number");
+  if (v.tracking_number.empty())
+    w.null();
+  else
+    w.string(v.tracking_number);
+  w.key("carrier");
+  if (v.carrier.empty())
+    w.null();
+  else
+    w.string(v.carrier);
+  if (v.estimated_delivery_days > 0) {
+    w.key("estimated_delivery_days");
+    w.int64(v.estimated_delivery_days);
+  }
+  w.key("payment_amount");
+  if (v.payment_amount)
+    w.cents(v.payment_amount->cents);
+  else
+    w.null();
+  w.key("refunded");
+  w.boolean(v.refunded);
+  w.key("stock_released");
+  w.boolean(v.stock_released);
+  if (!v.failure_reason.empty()) {
+    w.key("failure_reason");
+    w.string(v.failure_reason);
+  }
+  w.key("created_at");
+  w.string(format_rfc3339(v.created_at));
+  w.key("last_updated");
+  w.string(format_rfc3339(v.last_updated));
+  w.key("completed_at");
+  if (v.completed_at)
+    w.string(format_rfc3339(*v.completed_at));
+  else
+    w.null();
+  w.key("cancellable");
+  w.boolean(is_cancellable(v.status));
+  w.key("events");
+  w.begin_array();
+  for (const auto& e : v.events) {
+    w.begin_object();
+    w.key("id");
+    w.string(e.id);
+    w.key("event_type");
+    w.string(e.type);
+    w.key("topic");
+    w.string(e.topic);
+    w.key("partition");
+    w.int64(e.partition);
+    w.key("offset");
+    w.int64(e.offset);
+    w.key("data");
+    w.string(e.data);
+    w.key("timestamp");
+    w.string(format_rfc3339(e.time));
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+std::string seed_order_json(const order_view& v) {
+  json_writer w;
+  write_seed_order(w, v);
+  return w.str();
+}
+
+std::string v1_order_json(const order_view& v) {
+  json_writer w;
+  write_v1_order(w, v);
+  return w.str();
+}
+
+void write_stats(json_writer& w, const order_stats& s) {
+  w.begin_object();
+  w.key("total_orders");
+  w.int64(s.total_orders);
+  w.key("in_progress");
+  w.int64(s.in_progress);
+  w.key("shipped");
+  w.int64(s.shipped);
+  w.key("failed");
+  w.int64(s.failed);
+  w.key("cancelled");
+  w.int64(s.cancelled);
+  w.key("revenue");
+  w.cents(s.revenue.cents);
+  w.key("currency");
+  w.string("USD");
+  w.key("orders_per_minute");
+  w.number(s.orders_per_minute);
+  w.key("by_status");
+  w.begin_object();
+  for (const auto& [k, n] : s.by_status) {
+    w.key(k);
+    w.int64(n);
+  }
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace eventshop::services

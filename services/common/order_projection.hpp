@@ -1,0 +1,128 @@
+// services/common/order_projection.hpp - the order read model (CQRS query side): every order's
+// status, timeline, tracking and payment, folded from the events of all five topics, plus the
+// statistics. The status service serves it; the order service keeps one too, to answer
+// cancellations and repeated Idempotency-Keys.
+//
+// apply() is idempotent (an event id already in an order's timeline changes nothing) and
+// order-tolerant: events of one order arrive in order per topic but in any order across topics;
+// the status follows next_status() (monotonic), the timeline is kept sorted by event time, and
+// an order seen first through a later event is filled in when its OrderCreated arrives.
+// Replaying the topics from the beginning rebuilds the same model.
+//
+// JSON: seed_json() is the original system's Order object; v1_json() adds items, total,
+// currency, carrier, created_at, completed_at, cancellable and per event id, topic, offset.
+// Thread safety: safe (one shared mutex; readers run concurrently).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "common/order_status.hpp"
+#include "eventshop/core/bus.hpp"
+#include "eventshop/core/json.hpp"
+#include "eventshop/ecommerce/events.hpp"
+
+namespace eventshop::services {
+
+struct timeline_entry {
+  std::string id;
+  std::string type;
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string data;  // the event's data as JSON text
+  timestamp time{};
+};
+
+struct order_view {
+  std::string order_id;
+  bool known = false;  // its OrderCreated was seen
+  std::string customer_id;
+  std::string product_id;  // the first item's
+  int quantity = 0;        // the first item's
+  std::vector<ecommerce::OrderItem> items;
+  money total;
+  std::string currency = "USD";
+  order_status status = order_status::created;
+  std::vector<timeline_entry> events;
+  timestamp created_at{};
+  timestamp last_updated{};
+  std::optional<timestamp> completed_at;
+  std::string tracking_number;
+  std::string carrier;
+  int estimated_delivery_days = 0;
+  std::optional<money> payment_amount;
+  bool refunded = false;
+  bool stock_released = false;
+  bool cancellation_requested = false;
+  std::string failure_reason;
+  std::string idempotency_key;  // from OrderCreated's "idempotencykey" extension
+  std::uint64_t version = 0;    // events applied
+};
+
+struct order_stats {
+  std::int64_t total_orders = 0;
+  std::map<std::string, std::int64_t> by_status;  // every status, zeros included
+  std::int64_t in_progress = 0;
+  std::int64_t shipped = 0;
+  std::int64_t failed = 0;  // inventory_rejected + payment_failed
+  std::int64_t cancelled = 0;
+  money revenue;                 // charged and not refunded
+  double orders_per_minute = 0;  // created in the last 60 s
+};
+
+class order_projection {
+ public:
+  using listener = std::function<void(const order_view&)>;
+
+  // Applies one event; returns true when it changed the model (then calls the listener, outside
+  // the lock, with the order's new state).
+  bool apply(const message& m);
+  bool apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
+             const envelope& e);
+
+  // Records an order its creator knows before the event comes back from the bus.
+  void remember_created(const ecommerce::OrderCreated& created, const envelope& e);
+  void forget(const std::string& order_id);  // the create failed to publish
+
+  void set_listener(listener l);
+
+  std::optional<order_view> get(const std::string& order_id) const;
+  std::optional<order_view> find_by_idempotency_key(const std::string& key) const;
+  // Newest first; `status` filters when set. `total` receives the count before paging.
+  std::vector<order_view> list(std::optional<order_status> status, std::size_t limit,
+                               std::size_t offset, std::size_t* total = nullptr) const;
+  std::vector<order_view> all() const;
+  order_stats stats(timestamp now) const;
+  std::size_t size() const;
+  // Known orders, not terminal, no cancellation requested, last changed before `before`.
+  std::vector<std::string> stalled(timestamp before) const;
+  // Marks a cancellation request (so a repeat is not published twice). False if already marked.
+  bool mark_cancellation_requested(const std::string& order_id);
+
+ private:
+  bool apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
+                    std::int64_t offset, const envelope& e);
+  void count_locked(order_status from, order_status to, bool was_known, bool is_known);
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, order_view, std::less<>> orders_;
+  std::map<std::string, std::string, std::less<>> by_key_;  // idempotency key -> order id
+  std::map<order_status, std::int64_t> counts_;
+  std::int64_t revenue_cents_ = 0;
+  listener listener_;
+};
+
+// JSON of CONTRACT §4.
+void write_seed_order(json_writer& w, const order_view& v);
+void write_v1_order(json_writer& w, const order_view& v);
+std::string seed_order_json(const order_view& v);
+std::string v1_order_json(const order_view& v);
+void write_stats(json_writer& w, const order_stats& s);
+
+}  // namespace eventshop::services

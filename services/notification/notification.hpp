@@ -1,0 +1,48 @@
+// services/notification/notification.hpp - the notification domain: which customer message an
+// event deserves (CONTRACT §2 kinds order_confirmed, order_failed, order_cancelled,
+// order_shipped), each sent once per order and kind, kept and listable. No transport.
+//
+// Kept notifications are bounded (`capacity`, oldest dropped first); the once-per-(order, kind)
+// memory is not. State is a fold over the notification topic (apply()).
+// Thread safety: safe (one mutex).
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eventshop/core/envelope.hpp"
+#include "eventshop/ecommerce/events.hpp"
+
+namespace eventshop::services::notification {
+
+class notifications {
+ public:
+  explicit notifications(std::size_t capacity = 100'000) : capacity_(capacity) {}
+
+  // The notification an incoming event calls for, or nullopt (not a notifying event, or sent
+  // before). Records it as sent; rollback() forgets it if it could not be published.
+  std::optional<ecommerce::NotificationSent> on_event(const envelope& e, timestamp now);
+  void rollback(const std::string& order_id, const std::string& kind);
+
+  void apply(const envelope& e);  // replay of NotificationSent
+
+  // Newest first; `order_id` "" = all.
+  std::vector<ecommerce::NotificationSent> list(const std::string& order_id,
+                                                std::size_t limit) const;
+  std::size_t size() const;
+
+ private:
+  bool record_locked(const ecommerce::NotificationSent& n);
+
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::deque<ecommerce::NotificationSent> kept_;
+  std::set<std::pair<std::string, std::string>, std::less<>> sent_;
+};
+
+}  // namespace eventshop::services::notification

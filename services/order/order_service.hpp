@@ -1,0 +1,73 @@
+// services/order/order_service.hpp - the order service: accepts orders and cancellations,
+// publishes OrderCreated and OrderCancellationRequested to `orders`, and watches every order's
+// saga through its own read model (an order_projection fed by all five topics, rebuilt on start
+// by replay - the order aggregate is event-sourced).
+//
+// - create(): validated request in, OrderCreated published and acknowledged, the order out. With
+//   an Idempotency-Key, a repeat returns the first order and publishes nothing (the key travels
+//   in OrderCreated's "idempotencykey" extension, so it survives restarts); the same key with a
+//   different request is a 409.
+// - request_cancel(): 404 for an unknown order, 409 once it is shipped or failed, else the request
+//   is published once (a repeat is accepted and publishes nothing). The shipping service decides.
+// - Saga timeouts (CONTRACT §3): an order whose saga has not moved for `saga_timeout` is
+//   compensated through the same cancellation path (reason "saga step timed out").
+// Thread safety: safe.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/catalog.hpp"
+#include "common/order_projection.hpp"
+#include "common/service_base.hpp"
+#include "order/order_request.hpp"
+
+namespace eventshop::services::order {
+
+struct order_config {
+  std::chrono::milliseconds saga_timeout{30'000};  // 0 disables the watchdog
+  std::chrono::milliseconds watchdog_interval{1'000};
+};
+
+class order_service final : public service_base {
+ public:
+  order_service(service_env env, const catalog& products, order_config config = {});
+  ~order_service() override;
+
+  const catalog& products() const noexcept { return catalog_; }
+  order_projection& view() noexcept { return view_; }
+
+  // Throws api_error (409 idempotency conflict, 503 when the bus does not acknowledge).
+  // `replayed` tells whether the answer is a repeat of an earlier request with the same key.
+  order_view create(const order_request& request, const std::string& idempotency_key = {},
+                    bool* replayed = nullptr);
+
+  // Throws api_error 404 / 409 / 503.
+  void request_cancel(const std::string& order_id, const std::string& reason);
+
+  // Lets the read model catch up with everything published so far (read-your-writes).
+  bool catch_up(std::chrono::milliseconds timeout);
+
+ private:
+  void on_start() override;
+  void watchdog();
+
+  catalog catalog_;
+  order_config config_;
+  order_projection view_;
+  std::string view_group_;
+
+  std::mutex keys_mutex_;
+  std::condition_variable keys_cv_;
+  std::set<std::string, std::less<>> keys_in_flight_;
+
+  std::mutex watchdog_mutex_;
+  std::condition_variable watchdog_cv_;
+  bool stopping_ = false;
+  std::thread watchdog_thread_;
+};
+
+}  // namespace eventshop::services::order
