@@ -4,7 +4,6 @@
 #include "eventshop/core/codec.hpp"
 
 #include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -79,7 +78,7 @@ bool valid_extension_name(std::string_view n) {
 // SAX handler: depth 0 = outside, 1 = inside the envelope object, >1 = inside `data` (skipped).
 class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, envelope_handler> {
  public:
-  envelope_handler(envelope& out, rapidjson::MemoryStream& stream, std::string_view input)
+  envelope_handler(envelope& out, rapidjson::InsituStringStream& stream, std::string_view input)
       : out_(out), stream_(stream), input_(input) {}
 
   bool Null() { return scalar("null"); }
@@ -254,7 +253,7 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   }
 
   envelope& out_;
-  rapidjson::MemoryStream& stream_;
+  rapidjson::InsituStringStream& stream_;
   std::string_view input_;
   int depth_ = 0;
   attr current_ = a_extension;
@@ -295,10 +294,19 @@ std::error_code decode(std::string_view json, envelope& out, std::string& messag
   out.traceparent.clear();
   out.extensions.clear();
   out.data.clear();
-  rapidjson::MemoryStream stream(json.data(), json.size());
+  // Parse a NUL-terminated private copy in situ: strings are unescaped in place instead of
+  // through a side buffer, and whitespace skipping can use SIMD. Offsets in the copy equal
+  // offsets in `json`, which is where `data` is sliced from.
+  thread_local std::string scratch;
+  scratch.assign(json.data(), json.size());
+  if (scratch.find('\0') != std::string::npos) {
+    message = "envelope is not valid JSON: it contains a NUL byte";
+    return errc::malformed_event;
+  }
+  rapidjson::InsituStringStream stream(scratch.data());
   envelope_handler handler(out, stream, json);
   rapidjson::Reader reader;
-  constexpr unsigned flags = rapidjson::kParseValidateEncodingFlag |
+  constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
                              rapidjson::kParseNumbersAsStringsFlag |
                              rapidjson::kParseStopWhenDoneFlag;
   const auto result = reader.Parse<flags>(stream, handler);
