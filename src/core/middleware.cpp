@@ -1,5 +1,6 @@
 #include "eventshop/core/middleware.hpp"
 
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -165,21 +166,50 @@ middleware correlate() {
 }
 
 middleware metrics(metrics_registry& registry) {
-  return [&registry](handler next) -> handler {
-    return [&registry, next = std::move(next)](const message& m) {
-      const metric_labels labels{{"topic", std::string(m.topic)}, {"group", std::string(m.group)}};
+  // The three metrics of a (topic, group) are looked up once and cached: the registry's own
+  // lookup renders label strings and takes its mutex, too much for every event.
+  struct instruments {
+    counter* handled;
+    counter* failed;
+    histogram* duration;
+  };
+  struct cache {
+    std::mutex mutex;
+    std::unordered_map<std::string, instruments> by_key;
+  };
+  auto shared = std::make_shared<cache>();
+  return [&registry, shared](handler next) -> handler {
+    return [&registry, shared, next = std::move(next)](const message& m) {
+      instruments* in;
+      {
+        std::string key = id_key(m.topic, m.group);
+        std::lock_guard lock(shared->mutex);
+        auto it = shared->by_key.find(key);
+        if (it == shared->by_key.end()) {
+          const metric_labels labels{{"topic", std::string(m.topic)},
+                                     {"group", std::string(m.group)}};
+          it = shared->by_key
+                   .emplace(std::move(key),
+                            instruments{&registry.counter("eventshop_events_handled_total",
+                                                          "Events handled successfully", labels),
+                                        &registry.counter("eventshop_events_failed_total",
+                                                          "Handler invocations that threw", labels),
+                                        &registry.histogram("eventshop_handler_duration_seconds",
+                                                            "Handler duration", labels)})
+                   .first;
+        }
+        in = &it->second;  // unordered_map never moves its elements
+      }
       const auto start = std::chrono::steady_clock::now();
       try {
         next(m);
       } catch (...) {
-        registry.counter("eventshop_events_failed_total", "Handler invocations that threw", labels)
-            .inc();
+        in->failed->inc();
         throw;
       }
-      registry.counter("eventshop_events_handled_total", "Events handled successfully", labels)
-          .inc();
-      registry.histogram("eventshop_handler_duration_seconds", "Handler duration", labels)
-          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      in->handled->inc();
+      in->duration->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     };
   };
 }
