@@ -10,6 +10,30 @@ namespace {
 bool contains(const std::vector<std::string>& v, std::string_view s) noexcept {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
+// Copies `src` into `dst` reusing dst's buffers; vectors get headroom so that a record growing by
+// one event per save does not reallocate (and re-copy every string) each time.
+template <class V>
+void assign_grow(V& dst, const V& src) {
+  if (dst.capacity() < src.size()) dst.reserve(std::max<std::size_t>(8, 2 * src.size()));
+  dst = src;
+}
+void assign_record(saga_record& dst, const saga_record& src) {
+  dst.saga = src.saga;
+  dst.key = src.key;
+  dst.state = src.state;
+  dst.terminal = src.terminal;
+  assign_grow(dst.completed, src.completed);
+  assign_grow(dst.compensated, src.compensated);
+  assign_grow(dst.seen, src.seen);
+  assign_grow(dst.held, src.held);
+  assign_grow(dst.outbox, src.outbox);
+  dst.started_at = src.started_at;
+  dst.entered_at = src.entered_at;
+  dst.updated_at = src.updated_at;
+  dst.deadline = src.deadline;
+  dst.version = src.version;
+}
+
 bool older(const saga_record& a, const saga_record& b) {
   return a.started_at != b.started_at ? a.started_at < b.started_at : a.key < b.key;
 }
@@ -53,7 +77,7 @@ bool memory_saga_store::load_into(std::string_view saga, std::string_view key, s
   if (s == sagas_.end()) return false;
   const auto it = s->second.find(key);
   if (it == s->second.end()) return false;
-  out = it->second;
+  assign_record(out, it->second);
   return true;
 }
 

@@ -245,6 +245,7 @@ order_result order_saga::handle(const envelope& event) {
   const order_status before = status_of(r.from_state, r.completed_before);
   out.status = status_of(r.to_state, r.completed_after);
   out.status_changed = before != out.status;
+  out.transitions = r.transitions;
   out.actions.reserve(r.actions.size());
   for (const auto& a : r.actions)
     out.actions.push_back(to_order_action(order_id, a));

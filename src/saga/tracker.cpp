@@ -249,12 +249,13 @@ struct saga_tracker::impl {
       progress = false;
       for (std::size_t i = 0; i < r.held.size(); ++i) {
         const int s = state_index(r.state);
-        const held_event h = r.held[i];
-        const saga_event ev{h.type, h.id, h.data};
-        const compiled_transition* t = match(s, r, ev);
+        const compiled_transition* t =
+            match(s, r, saga_event{r.held[i].type, r.held[i].id, r.held[i].data});
         const bool terminal = states[static_cast<std::size_t>(s)].def->options.terminal;
-        if (t == nullptr && !terminal && expects(s, h.type)) continue;  // still early
+        if (t == nullptr && !terminal && expects(s, r.held[i].type)) continue;  // still early
+        const held_event h = std::move(r.held[i]);
         r.held.erase(r.held.begin() + static_cast<std::ptrdiff_t>(i));
+        const saga_event ev{h.type, h.id, h.data};
         if (t != nullptr)
           fire(r, s, *t, ev, now, res);
         else if (terminal)
@@ -295,6 +296,8 @@ struct saga_tracker::impl {
     r.saga = def.name();
     r.key = std::string(key);
     r.started_at = r.updated_at = now;
+    r.seen.reserve(8);
+    r.completed.reserve(def.steps().size());
     handle_result ignored;
     enter(r, state_index(def.initial_state()), now, ignored);
     fresh = true;

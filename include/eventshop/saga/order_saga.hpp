@@ -125,6 +125,7 @@ struct order_result {
   order_status status = order_status::created;
   bool status_changed = false;
   std::vector<order_action> actions;  // to execute now (also kept until acknowledge())
+  std::size_t transitions = 0;        // saga transitions fired (held events and joins count)
 };
 
 // Result of asking whether a cancellation would be accepted now (for HTTP 202 / 409).
