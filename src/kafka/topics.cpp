@@ -198,30 +198,45 @@ topic_admin::~topic_admin() = default;
 std::vector<topic_status> topic_admin::ensure(const std::vector<topic_spec>& specs) {
   for (const auto& s : specs)
     s.validate();
-  std::vector<topic_status> out;
-  const auto created = detail::create_topics(impl_->rk.get(), specs, impl_->timeout);
+  auto* rk = impl_->rk.get();
+  // Existing topics are only checked; the missing ones are created in one request.
+  std::vector<detail::topic_info> infos;
+  std::vector<topic_spec> missing;
   for (const auto& s : specs) {
+    infos.push_back(detail::describe_topic(rk, s.name, impl_->timeout));
+    if (infos.back().err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        infos.back().err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+      missing.push_back(s);
+  }
+  const auto created = detail::create_topics(rk, missing, impl_->timeout);
+  std::vector<topic_status> out;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const auto& s = specs[i];
     topic_status st;
     st.name = s.name;
+    std::string create_problem;
     for (const auto& r : created) {
       if (r.name != s.name) continue;
-      if (r.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (r.err == RD_KAFKA_RESP_ERR_NO_ERROR)
         st.created = true;
-      } else if (r.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        st.problem = "cannot create: " + (r.message.empty() ? detail::describe(r.err) : r.message);
-      }
+      else if (r.err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        create_problem =
+            "cannot create: " + (r.message.empty() ? detail::describe(r.err) : r.message);
     }
-    const auto info = detail::describe_topic(impl_->rk.get(), s.name, impl_->timeout);
+    auto info = infos[i];
+    if (std::any_of(created.begin(), created.end(),
+                    [&](const auto& r) { return r.name == s.name; }))
+      info = detail::describe_topic(rk, s.name, impl_->timeout);
     if (info.err) {
-      if (st.problem.empty()) st.problem = "cannot describe: " + detail::describe(info.err);
+      st.problem = !create_problem.empty() ? create_problem
+                                           : "cannot describe: " + detail::describe(info.err);
     } else {
       st.partitions = info.partitions;
       st.replication_factor = info.replication_factor;
-      if (st.problem.empty() && info.partitions < s.partitions)
+      if (info.partitions < s.partitions)
         st.problem = "has " + std::to_string(info.partitions) + " partitions, expected " +
                      std::to_string(s.partitions);
-      if (st.problem.empty() && s.replication_factor > 0 &&
-          info.replication_factor < s.replication_factor)
+      else if (s.replication_factor > 0 && info.replication_factor < s.replication_factor)
         st.problem = "has replication factor " + std::to_string(info.replication_factor) +
                      ", expected " + std::to_string(s.replication_factor);
     }
