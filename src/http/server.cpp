@@ -212,7 +212,8 @@ struct server_core {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(server_core& srv, stream_type stream) : srv_(srv), stream_(std::move(stream)) {
+  session(server_core& srv, stream_type stream)
+      : srv_(srv), stream_(std::move(stream)), read_timer_(stream_.get_executor()) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -272,7 +273,17 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(srv_.cfg.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header_bytes));
     started_ = std::chrono::steady_clock::now();
-    stream_.expires_after(srv_.cfg.read_timeout);
+    // Beast's stream timeout would close the socket; our own timer cancels the read instead so
+    // that a 408 can still be written.
+    stream_.expires_never();
+    timed_out_ = false;
+    read_timer_.expires_after(srv_.cfg.read_timeout);
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->timed_out_ = true;
+      boost::system::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -280,6 +291,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    if (timed_out_) return on_read_error(beast::error::timeout);
     auto& msg = parser_->get();
     auto expect = msg[bhttp::field::expect];
     if (!expect.empty()) {
@@ -303,6 +315,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void read_body() {
     if (parser_->is_done()) return on_request();
+    if (timed_out_) return on_read_error(beast::error::timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->on_read_error(ec);
@@ -311,6 +324,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read_error(beast::error_code ec) {
+    read_timer_.cancel();
+    if (timed_out_) ec = beast::error::timeout;
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
         ec == asio::error::broken_pipe) {
@@ -350,6 +365,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_request() {
+    read_timer_.cancel();
     auto msg = parser_->release();
     parser_.reset();
     ++requests_;
@@ -453,11 +469,10 @@ class session : public std::enable_shared_from_this<session> {
 
   void call_async(const async_handler& h) {
     auto st = std::make_shared<responder::state>();
-    std::weak_ptr<session> weak = weak_from_this();
-    auto ex = stream_.get_executor();
-    st->deliver = [weak, ex](response res) {
-      asio::post(ex, [weak, res = std::move(res)]() mutable {
-        if (auto self = weak.lock()) self->finish(std::move(res), self->route_);
+    // The responder keeps the session alive until it answers (no socket operation is pending).
+    st->deliver = [self = shared_from_this()](response res) {
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        self->finish(std::move(res), self->route_);
       });
     };
     context_scope scope(context_of(current_));
@@ -633,6 +648,8 @@ class session : public std::enable_shared_from_this<session> {
 
   server_core& srv_;
   stream_type stream_;
+  asio::steady_timer read_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
