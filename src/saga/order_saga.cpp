@@ -29,11 +29,15 @@ std::string string_field(std::string_view data, std::string_view name) {
 bool confirmed_notification(const saga_record&, const saga_event& ev) {
   return string_field(ev.data, "kind") == "order_confirmed";
 }
+// Shipped: the ship step is complete, or its event arrived early and is held.
 bool shipped(const saga_record& r, const saga_event&) {
-  return r.has_completed("ship");
+  if (r.has_completed("ship")) return true;
+  for (const auto& h : r.held)
+    if (h.type == "Shipped") return true;
+  return false;
 }
-bool not_shipped(const saga_record& r, const saga_event&) {
-  return !r.has_completed("ship");
+bool not_shipped(const saga_record& r, const saga_event& e) {
+  return !shipped(r, e);
 }
 
 std::string requested_reason(const saga_record&, const saga_event& ev) {
@@ -71,28 +75,36 @@ saga_definition make_definition(std::chrono::milliseconds timeout) {
 
   d.on("new", "OrderCreated", "reserving");
 
+  // Before fulfilment the order can still be cancelled or time out - unless a Shipped event
+  // already arrived early (held): shipping is irreversible, so then the saga keeps waiting for
+  // the events it misses and rejects cancellations.
+  for (const char* from : {"reserving", "paying"}) {
+    const std::string waiting_for = from == "reserving"s ? "inventory" : "payment";
+    d.on(from, "OrderCancellationRequested", "cancelled",
+         {.guard_name = "not shipped",
+          .guard = not_shipped,
+          .compensate = true,
+          .reason = "order cancelled",
+          .emit = {cancel_as_requested}})
+        .on(from, "OrderCancellationRequested", from,
+            {.guard_name = "shipped", .guard = shipped, .emit = {reject("already shipped")}})
+        .on(from, "OrderCancelled", "cancelled",
+            {.guard_name = "not shipped",
+             .guard = not_shipped,
+             .compensate = true,
+             .reason = "order cancelled"})
+        .on_timeout(from, "cancelled",
+                    {.guard_name = "not shipped",
+                     .guard = not_shipped,
+                     .compensate = true,
+                     .reason = waiting_for + " timed out",
+                     .emit = {cancel(waiting_for + " timed out")}});
+  }
   d.on("reserving", "InventoryConfirmed", "paying")
-      .on("reserving", "InventoryRejected", "inventory_rejected")
-      .on("reserving", "OrderCancellationRequested", "cancelled",
-          {.compensate = true, .reason = "order cancelled", .emit = {cancel_as_requested}})
-      .on("reserving", "OrderCancelled", "cancelled",
-          {.compensate = true, .reason = "order cancelled"})
-      .on_timeout("reserving", "cancelled",
-                  {.compensate = true,
-                   .reason = "inventory timed out",
-                   .emit = {cancel("inventory timed out")}});
-
+      .on("reserving", "InventoryRejected", "inventory_rejected");
   d.on("paying", "PaymentCompleted", "fulfilling")
       .on("paying", "PaymentFailed", "payment_failed",
-          {.compensate = true, .reason = "payment failed"})
-      .on("paying", "OrderCancellationRequested", "cancelled",
-          {.compensate = true, .reason = "order cancelled", .emit = {cancel_as_requested}})
-      .on("paying", "OrderCancelled", "cancelled",
-          {.compensate = true, .reason = "order cancelled"})
-      .on_timeout("paying", "cancelled",
-                  {.compensate = true,
-                   .reason = "payment timed out",
-                   .emit = {cancel("payment timed out")}});
+          {.compensate = true, .reason = "payment failed"});
 
   d.on("fulfilling", "NotificationSent", "fulfilling",
        {.guard_name = "order_confirmed", .guard = confirmed_notification})

@@ -474,3 +474,20 @@ TEST(order_saga_options, validate_rejects_non_positive_timeout) {
   es::saga::memory_saga_store store;
   EXPECT_THROW(es::saga::order_saga(store, es::clock::system(), o), es::error);
 }
+
+TEST_F(order_saga_test, early_shipment_blocks_cancellation_and_timeout) {
+  saga->handle(created());
+  saga->handle(confirmed());
+  EXPECT_EQ(saga->handle(shipped()).result, order_result::outcome::held);  // PaymentCompleted late
+  EXPECT_FALSE(saga->check_cancellation(id).accepted);
+  const auto r = saga->handle(cancel());
+  ASSERT_EQ(r.actions.size(), 1U);
+  EXPECT_EQ(r.actions[0], act(order_action_kind::reject_cancellation, id, "already shipped"));
+  clk.advance(10s);
+  EXPECT_TRUE(saga->fire_due().empty());  // no cancellation: it waits, and shows as stuck
+  EXPECT_EQ(saga->tracker().stuck().size(), 1U);
+  saga->handle(paid());
+  saga->handle(notified());
+  EXPECT_EQ(state(), "completed");
+  EXPECT_TRUE(saga->tracker().stuck().empty());
+}
