@@ -10,15 +10,18 @@ BUILD_TYPE ?= RelWithDebInfo
 WERROR := $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test run bench format clean help
+.PHONY: all deps configure build test run bench format clean help \
+        run-local stop-local logs-local test-order test-inventory test-status health-check open-frontend
 
 all: build
 
 help:
-	@echo "make run      build and start the system"
-	@echo "make test     build and run every test (ctest)"
-	@echo "make bench    run the benchmarks, write bench-results.json and bench-results.md"
-	@echo "make format   clang-format the sources"
+	@echo "make run            build and start the system (= run-local), print the URLs"
+	@echo "make test           build and run every test (ctest)"
+	@echo "make stop-local     stop the system;  make logs-local: follow its logs"
+	@echo "make test-order     create an order;  test-inventory, test-status, health-check"
+	@echo "make bench          run the benchmarks, write bench-results.json and bench-results.md"
+	@echo "make format         clang-format the sources"
 
 deps:
 	@scripts/install-deps
@@ -32,8 +35,34 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
-run: build
-	@$(BUILD_DIR)/examples/quickstart/eventshop-quickstart
+run: run-local
+
+# The original system's targets (its docker-compose is replaced by one process).
+run-local: build
+	@BUILD_DIR=$(abspath $(BUILD_DIR)) scripts/run-local.sh
+
+stop-local:
+	@scripts/stop-local.sh
+
+logs-local:
+	@tail -n 50 -f data/eventshop-ecommerce.log
+
+test-order:
+	@scripts/http.sh POST http://localhost:8080/order '{"product_id":"product-1","quantity":2}'
+
+test-inventory:
+	@scripts/http.sh GET http://localhost:8081/inventory
+
+test-status:
+	@scripts/http.sh GET http://localhost:8085/orders
+
+health-check:
+	@for port in 8080 8081 8082 8083 8084 8085; do \
+	  printf '%s ' $$port; scripts/http.sh GET http://localhost:$$port/health 2>/dev/null || echo "down"; \
+	done
+
+open-frontend:
+	@echo "open http://localhost:3000"; (xdg-open http://localhost:3000 >/dev/null 2>&1 || true)
 
 bench:
 	@benchmarks/run
