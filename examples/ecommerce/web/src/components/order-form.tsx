@@ -11,7 +11,7 @@ function newKey(): string {
 }
 
 export function OrderForm() {
-  const { api } = useLiveContext();
+  const { api, store } = useLiveContext();
   const products = useLive((s) => s.products);
   const productsError = useLive((s) => s.productsError);
   const router = useRouter();
@@ -45,6 +45,8 @@ export function OrderForm() {
         customer.trim() || undefined,
       );
       idempotencyKey.current = newKey();
+      // Known at once to the tracking page, even before the status service has seen it.
+      store.applyOrderUpdate(order);
       router.push(`/track/?id=${encodeURIComponent(order.order_id)}`);
     } catch (err) {
       setApiError(err instanceof ApiError ? err : new ApiError(String(err), 0, "unknown"));

@@ -78,7 +78,9 @@ function OrderTracking({ id }: { id: string }) {
     const off = client.subscribe(`order:${id}`, (ev) => {
       if (ev.kind === "snapshot" || ev.kind === "update") store.applyOrderUpdate(ev.data);
     });
-    // One read so the page shows the order even before the channel answers.
+    // One read so the page shows the order even before the channel answers
+    // (not needed when the order is already known, e.g. just placed).
+    if (store.getState().orders[id]) return off;
     api
       .order(id)
       .then((o) => store.applyOrderUpdate(o))
