@@ -1,0 +1,6 @@
+// eventshop-status-service: the status service alone (CONTRACT §6); see --help.
+#include "host/run.hpp"
+
+int main(int argc, char** argv) {
+  return eventshop::services::run_main(argc, argv, "status");
+}
