@@ -341,6 +341,9 @@ void kafka_bus::close(std::chrono::milliseconds drain) {
   const auto deadline = start + drain;
   for (auto& s : live)
     if (!s->closed()) s->wait_drained(deadline);
+  // Every member commits before any leaves (a leave starts a rebalance that refuses commits).
+  for (auto& s : live)
+    s->quiesce();
   for (auto& s : live)
     s->close();
 }

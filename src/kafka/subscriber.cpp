@@ -56,6 +56,7 @@ class member : public std::enable_shared_from_this<member> {
   }
 
   void start() {
+    started_ = true;
     thread_ = std::thread([self = shared_from_this()] { self->run(); });
   }
 
@@ -63,6 +64,21 @@ class member : public std::enable_shared_from_this<member> {
     {
       std::lock_guard lock(wait_mutex_);
       stop_ = true;
+    }
+    wait_cv_.notify_all();
+  }
+
+  // After request_stop(): waits until the member stopped handling and committed its work.
+  void wait_quiesced() {
+    if (thread_.get_id() == std::this_thread::get_id()) return;
+    std::unique_lock lock(wait_mutex_);
+    wait_cv_.wait(lock, [this] { return quiesced_ || !started_; });
+  }
+
+  void allow_leave() {
+    {
+      std::lock_guard lock(wait_mutex_);
+      may_leave_ = true;
     }
     wait_cv_.notify_all();
   }
@@ -106,10 +122,24 @@ class member : public std::enable_shared_from_this<member> {
       if (!process(*m)) break;  // stopped with the record unfinished: it stays uncommitted
       if (dirty_ && clock::now() - last_commit_ >= bus_->options.commit_interval) commit(true);
     }
-    // Graceful leave: commit what is done, then close (revokes the partitions, leaves the group).
-    if (dirty_) commit(false);
+    // Graceful leave, in two steps so that members of one subscription (or of one bus being
+    // closed) all commit before any of them leaves: a leave starts a rebalance, during which
+    // the coordinator refuses commits.
+    for (int attempt = 0; dirty_ && attempt < 3; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      commit(false);
+    }
+    {
+      std::lock_guard lock(wait_mutex_);
+      quiesced_ = true;
+    }
+    wait_cv_.notify_all();
+    {
+      std::unique_lock lock(wait_mutex_);
+      wait_cv_.wait(lock, [this] { return may_leave_; });
+    }
     closing_ = true;
-    rd_kafka_consumer_close(rk_.get());
+    rd_kafka_consumer_close(rk_.get());  // revokes the partitions, leaves the group
   }
 
   // Runs the handler until it succeeds; false when stopped before that.
@@ -263,7 +293,7 @@ class member : public std::enable_shared_from_this<member> {
     } else {
       log().warn("rebalance error", {{"topic", self->topic_}, {"error", describe(err)}});
     }
-    if (self->dirty_ && !self->closing_) self->commit(false);
+    if (self->dirty_) self->commit(false);
     if (cooperative) {
       error_ptr e(rd_kafka_incremental_unassign(rk, partitions));
       if (e)
@@ -283,6 +313,9 @@ class member : public std::enable_shared_from_this<member> {
   std::mutex wait_mutex_;
   std::condition_variable wait_cv_;
   bool stop_ = false;
+  bool quiesced_ = false;
+  bool may_leave_ = false;
+  bool started_ = false;
   // Touched only by the member's own thread (callbacks run there too).
   bool dirty_ = false;
   bool closing_ = false;
@@ -317,11 +350,19 @@ subscription_impl::~subscription_impl() {
   close();
 }
 
+void subscription_impl::quiesce() {
+  for (auto& m : members_)
+    m->request_stop();
+  for (auto& m : members_)
+    m->wait_quiesced();
+}
+
 void subscription_impl::close() {
   std::lock_guard lock(close_mutex_);
   closed_ = true;
+  quiesce();
   for (auto& m : members_)
-    m->request_stop();
+    m->allow_leave();
   for (auto& m : members_)
     m->join();
 }

@@ -30,6 +30,8 @@ class subscription_impl final : public eventshop::detail::subscription_state {
   subscription_impl(std::shared_ptr<kafka_bus::impl> bus, std::string topic, std::string group);
   ~subscription_impl() override;
 
+  // Stops handling and commits what is done, without leaving the group yet (close() leaves).
+  void quiesce();
   void close() override;
   bool closed() const noexcept override { return closed_.load(); }
 

@@ -1,1 +1,197 @@
+// Faults injected with the mock cluster: brokers going down and up, produce / fetch / commit
+// requests failing, a group member leaving mid-stream. In every case: each event is handled at
+// least once, an idempotent consumer's effects equal the distinct events, nothing is stuck.
+#include <atomic>
+#include <set>
 
+#include "conformance/bus_conformance.hpp"
+#include "eventshop/core/error.hpp"
+#include "eventshop/core/middleware.hpp"
+#include "kafka_test_util.hpp"
+
+namespace eventshop::kafka::test {
+namespace {
+
+using conformance::collector;
+
+// What an idempotent consumer does: one effect per distinct event, however often it is seen.
+struct idempotent_consumer {
+  memory_idempotency_store store;
+  collector<std::string> deliveries;  // every call that reached the middleware
+  collector<std::string> effects;     // every effect applied
+
+  handler make(int member = 0, std::atomic<int>* per_member = nullptr) {
+    handler effect = [this, member, per_member](const message& m) {
+      (void)member;
+      if (per_member) per_member->fetch_add(1);
+      effects.add(m.event.id);
+    };
+    auto guarded = middleware::chain(effect, {middleware::idempotent(store)});
+    return [this, guarded](const message& m) {
+      deliveries.add(m.event.id);
+      guarded(m);
+    };
+  }
+
+  bool wait_distinct(std::size_t n, std::chrono::milliseconds timeout) {
+    return deliveries.wait_until(
+        [n](const std::vector<std::string>& v) {
+          return std::set<std::string>(v.begin(), v.end()).size() >= n;
+        },
+        timeout);
+  }
+
+  void expect_effects_equal_distinct(const std::set<std::string>& published) {
+    const auto e = effects.snapshot();
+    const std::set<std::string> distinct(e.begin(), e.end());
+    EXPECT_EQ(e.size(), distinct.size()) << "an effect was applied twice";
+    EXPECT_EQ(distinct, published);
+  }
+};
+
+struct publisher {
+  std::atomic<int> acked{0};
+  std::atomic<int> failed{0};
+  std::set<std::string> ids;
+
+  void publish(kafka_bus& bus, const std::string& topic, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      auto e = make_event("order-" + std::to_string(i % 40), i);
+      ids.insert(e.id);
+      bus.publish(topic, std::move(e), [this](std::error_code ec, const publish_receipt&) {
+        (ec ? failed : acked).fetch_add(1);
+      });
+    }
+  }
+};
+
+// Polls a predicate that has no notification of its own (the cluster's committed offsets),
+// bounded by `timeout`.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+TEST(KafkaFaults, BrokerDownAndUpMidStreamLosesNothing) {
+  mock_cluster cluster(3);
+  auto o = mock_options(cluster);
+  o.producer_properties = {{"reconnect.backoff.max.ms", "200"}};
+  o.consumer_properties.emplace("reconnect.backoff.max.ms", "200");
+  kafka_bus bus(std::move(o));
+  idempotent_consumer consumer;
+  auto sub = bus.subscribe("faults.down", "g", consumer.make());
+  publisher pub;
+  pub.publish(bus, "faults.down", 0, 200);
+  ASSERT_TRUE(consumer.deliveries.wait_for_count(50, 30s));
+
+  cluster.set_broker_down(2);
+  pub.publish(bus, "faults.down", 200, 400);
+  // The partitions led by the other brokers keep going while broker 2 is down.
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() > 200; }, 30s));
+  cluster.set_broker_up(2);
+
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() + pub.failed.load() == 400; }, 60s));
+  EXPECT_EQ(pub.failed.load(), 0);
+  ASSERT_TRUE(consumer.wait_distinct(400, 60s));
+  sub.close();
+  consumer.expect_effects_equal_distinct(pub.ids);
+  EXPECT_EQ(bus.lag("faults.down", "g"), 0);
+}
+
+TEST(KafkaFaults, InjectedProduceFetchAndCommitErrorsAreRetried) {
+  mock_cluster cluster(1);
+  kafka_bus bus(mock_options(cluster));
+  bus.partitions("faults.inject");
+  // Retriable produce errors: the idempotent producer retries without duplicating records.
+  cluster.push_request_errors(
+      mock_cluster::api_produce,
+      {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS});
+  publisher pub;
+  pub.publish(bus, "faults.inject", 0, 300);
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() + pub.failed.load() == 300; }, 30s));
+  EXPECT_EQ(pub.failed.load(), 0);
+
+  cluster.push_request_errors(mock_cluster::api_fetch, {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                                        RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                                        RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+  cluster.push_request_errors(
+      mock_cluster::api_offset_commit,
+      {RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+  idempotent_consumer consumer;
+  auto sub = bus.subscribe("faults.inject", "g", consumer.make());
+  ASSERT_TRUE(consumer.wait_distinct(300, 60s));
+  pub.publish(bus, "faults.inject", 300, 350);  // still flowing after the errors
+  ASSERT_TRUE(consumer.wait_distinct(350, 30s));
+  sub.close();
+  consumer.expect_effects_equal_distinct(pub.ids);
+  EXPECT_EQ(bus.lag("faults.inject", "g"), 0);
+
+  // Each event is in the log exactly once despite the produce retries.
+  raw_reader reader(cluster.bootstrap_servers(), "faults.inject", 4);
+  const auto records = reader.read(350, 30s);
+  std::set<std::string> ids;
+  for (const auto& r : records)
+    ids.insert(r.headers.at("ce_id"));
+  EXPECT_EQ(records.size(), 350u);
+  EXPECT_EQ(ids, pub.ids);
+}
+
+TEST(KafkaFaults, AMemberLeavingMidStreamHandsOverWithoutLoss) {
+  mock_cluster cluster(1);
+  kafka_bus bus(mock_options(cluster));
+  idempotent_consumer consumer;
+  std::atomic<int> by_first{0}, by_second{0};
+  auto first = bus.subscribe("faults.leave", "g", consumer.make(1, &by_first));
+  auto second = bus.subscribe("faults.leave", "g", consumer.make(2, &by_second));
+  publisher pub;
+  pub.publish(bus, "faults.leave", 0, 600);
+  ASSERT_TRUE(consumer.deliveries.wait_for_count(100, 30s));
+  first.close();  // leaves with work in flight: what it finished is committed, the rest moves
+  const int first_final = by_first.load();
+  ASSERT_TRUE(consumer.wait_distinct(600, 60s)) << "events were lost when a member left";
+  EXPECT_EQ(by_first.load(), first_final) << "a closed member ran a handler";
+  EXPECT_GT(by_second.load(), 0);
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() == 600; }, 10s));
+  consumer.expect_effects_equal_distinct(pub.ids);
+  second.close();
+  EXPECT_EQ(bus.lag("faults.leave", "g"), 0);
+}
+
+TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster, 2);
+  kafka_bus bus(std::move(o));
+  // Two keys on different partitions.
+  std::string stuck_key, free_key;
+  for (int i = 0; stuck_key.empty() || free_key.empty(); ++i) {
+    const auto k = "order-" + std::to_string(i);
+    (partition_for(k, 2) == 0 ? stuck_key : free_key) = k;
+  }
+  collector<int> handled;
+  std::atomic<bool> heal{false};
+  auto sub = bus.subscribe("faults.stuck", "g",
+                           [&](const message& m) {
+                             if (m.event.subject == stuck_key && !heal.load())
+                               throw std::runtime_error("not yet");
+                             handled.add(seq_of(m.event));
+                           },
+                           {.concurrency = 2});
+  bus.publish("faults.stuck", make_event(stuck_key, 0)).get();
+  for (int i = 1; i <= 20; ++i)
+    bus.publish("faults.stuck", make_event(free_key, i)).get();
+  ASSERT_TRUE(handled.wait_for_count(20, 30s));  // the other partition is not held up
+  EXPECT_GE(bus.lag("faults.stuck", "g"), 1);
+  heal = true;
+  ASSERT_TRUE(handled.wait_for_count(21, 30s));
+  sub.close();
+  EXPECT_EQ(bus.lag("faults.stuck", "g"), 0);
+}
+
+}  // namespace
+}  // namespace eventshop::kafka::test
