@@ -92,12 +92,15 @@ stop_server() {
 trap stop_server EXIT
 
 # Ready: every service's /ready answers 200 and the UI serves /config.json and /.
+# (node's fetch, since a fresh Debian has no curl.)
 ready() {
-  local p
-  for p in $(seq "$base" $((base + 5))); do
-    curl -fs -o /dev/null "http://127.0.0.1:$p/ready" || return 1
-  done
-  curl -fs -o /dev/null "http://127.0.0.1:$ui_port/config.json" && curl -fs -o /dev/null "http://127.0.0.1:$ui_port/"
+  node -e '
+const [base, ui] = process.argv.slice(1).map(Number);
+const urls = [0, 1, 2, 3, 4, 5].map((i) => `http://127.0.0.1:${base + i}/ready`);
+urls.push(`http://127.0.0.1:${ui}/config.json`, `http://127.0.0.1:${ui}/`);
+Promise.all(urls.map((u) => fetch(u, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok)))
+  .then((oks) => process.exit(oks.every(Boolean) ? 0 : 1), () => process.exit(1));
+' "$base" "$ui_port"
 }
 deadline=$((SECONDS + 60))
 until ready; do
