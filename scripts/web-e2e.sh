@@ -67,14 +67,11 @@ const free = (p) => new Promise((res) => { const s = net.createServer(); s.once(
 
 data=$(mktemp -d "${TMPDIR:-/tmp}/eventshop-web-e2e.XXXXXX")
 log=$data/server.log
-args=(--bus "$bus" --data-dir "$data/data" --ports "$base" --ui-port "$ui_port" --bind 127.0.0.1 --step-delay-ms "$step_delay")
-help=$(timeout 10 "$bin" --help 2>&1 || true)
-if [[ $help == *--web-dir* ]]; then
-  args+=(--web-dir "$web/out")
-fi
+args=(--bus "$bus" --data-dir "$data/data" --ports "$base" --ui-port "$ui_port" --bind 127.0.0.1
+  --step-delay-ms "$step_delay" --ui-dir "$web/out")
 mkdir -p "$data/data"
 echo "web-e2e: starting $bin ${args[*]}" >&2
-EVENTSHOP_WEB_DIR=$web/out "$bin" "${args[@]}" >"$log" 2>&1 &
+"$bin" "${args[@]}" >"$log" 2>&1 &
 server_pid=$!
 
 stop_server() {
