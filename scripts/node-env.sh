@@ -28,6 +28,10 @@ _eventshop_node_env() {
     ((major > min_major || (major == min_major && minor >= min_minor)))
   }
 
+  # See the apt step below: certificates apt dropped from the system bundle.
+  local extra_ca=$cache/ca-certificates.pem
+  [[ -f $extra_ca ]] && export NODE_EXTRA_CA_CERTS=$extra_ca
+
   if command -v node >/dev/null 2>&1 && _eventshop_node_ok node; then
     return 0
   fi
@@ -55,6 +59,14 @@ _eventshop_node_env() {
         sudo=(sudo)
       fi
       echo "node-env: installing Debian's nodejs and npm" >&2
+      # Installing them also installs Debian's ca-certificates, which rebuilds the system CA
+      # bundle from /usr/share/ca-certificates: a bundle that had been provisioned directly
+      # (e.g. with a site's proxy CA) would lose certificates npm needs. Keep the old ones.
+      local bundle=/etc/ssl/certs/ca-certificates.crt saved=""
+      if [[ -f $bundle ]]; then
+        saved=$(mktemp)
+        cp "$bundle" "$saved"
+      fi
       DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >&2 || {
         echo "node-env: apt-get update failed" >&2
         return 1
@@ -63,6 +75,15 @@ _eventshop_node_env() {
         echo "node-env: apt-get install nodejs npm failed" >&2
         return 1
       }
+      if [[ -n $saved ]]; then
+        if ! cmp -s "$saved" "$bundle"; then
+          mkdir -p "$cache"
+          cat "$saved" "$bundle" >"$extra_ca"
+          export NODE_EXTRA_CA_CERTS=$extra_ca
+          echo "node-env: apt rebuilt $bundle; npm also trusts the certificates it had before ($extra_ca)" >&2
+        fi
+        rm -f "$saved"
+      fi
     fi
     echo "node-env: installing $pkg@$min_major from the npm registry into $cache" >&2
     mkdir -p "$cache"
