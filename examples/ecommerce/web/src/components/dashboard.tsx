@@ -94,13 +94,19 @@ export function InventoryPanel({ products, error }: { products: Product[]; error
   );
 }
 
-export function itemsText(o: Order): string {
-  if (o.items && o.items.length > 0) return o.items.map((i) => `${i.quantity}× ${i.product_id}`).join(", ");
-  if (o.product_id) return `${o.quantity ?? 1}× ${o.product_id}`;
+export function itemsText(o: Order, products: readonly Product[] = []): string {
+  const name = (id: string) => products.find((p) => p.product_id === id)?.name ?? id;
+  if (o.items && o.items.length > 0) return o.items.map((i) => `${i.quantity}× ${name(i.product_id)}`).join(", ");
+  if (o.product_id) return `${o.quantity ?? 1}× ${name(o.product_id)}`;
   return "";
 }
 
-function OrdersTable({ orders }: { orders: Order[] }) {
+/** A short, still distinctive form of an order id (UUIDv7s share their leading digits). */
+export function shortId(id: string): string {
+  return id.length > 14 ? `…${id.slice(-12)}` : id;
+}
+
+function OrdersTable({ orders, products }: { orders: Order[]; products: Product[] }) {
   return (
     <Card title={`Orders (${orders.length})`}>
       <div className="overflow-x-auto">
@@ -120,10 +126,11 @@ function OrdersTable({ orders }: { orders: Order[] }) {
               <tr key={o.order_id} className="border-b border-slate-100" data-order={o.order_id} data-status={o.status}>
                 <td className="py-2 pr-3 font-mono text-xs">
                   <Link className="text-indigo-700 underline-offset-2 hover:underline" href={`/track/?id=${encodeURIComponent(o.order_id)}`}>
-                    {o.order_id.length > 14 ? `${o.order_id.slice(0, 8)}…${o.order_id.slice(-4)}` : o.order_id}
+                    <span className="sr-only">Order </span>
+                    {shortId(o.order_id)}
                   </Link>
                 </td>
-                <td className="py-2 pr-3">{itemsText(o)}</td>
+                <td className="py-2 pr-3">{itemsText(o, products)}</td>
                 <td className="py-2 pr-3 text-right tabular-nums">{formatMoney(o.total ?? o.payment_amount)}</td>
                 <td className="py-2 pr-3">
                   <StatusBadge status={o.status} />
@@ -169,7 +176,7 @@ export function Dashboard() {
         </div>
         <InventoryPanel products={products} error={productsError} />
       </div>
-      <OrdersTable orders={orders} />
+      <OrdersTable orders={orders} products={products} />
     </div>
   );
 }

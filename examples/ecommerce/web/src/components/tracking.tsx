@@ -69,6 +69,7 @@ function TrackForm({ initial }: { initial: string }) {
 function OrderTracking({ id }: { id: string }) {
   const { api, client, store } = useLiveContext();
   const order = useLive((s) => s.orders[id]);
+  const products = useLive((s) => s.products);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [cancelState, setCancelState] = useState<{ busy: boolean; error?: string; done?: boolean }>({ busy: false });
 
@@ -141,7 +142,7 @@ function OrderTracking({ id }: { id: string }) {
             <dt className="text-slate-500">Id</dt>
             <dd className="col-span-2 break-all font-mono text-xs" data-testid="order-id">{order.order_id}</dd>
             <dt className="text-slate-500">Items</dt>
-            <dd className="col-span-2">{itemsText(order)}</dd>
+            <dd className="col-span-2">{itemsText(order, products)}</dd>
             <dt className="text-slate-500">Total</dt>
             <dd className="col-span-2 tabular-nums">{formatMoney(order.total ?? order.payment_amount, order.currency ?? "USD")}</dd>
             <dt className="text-slate-500">Status</dt>

@@ -69,6 +69,10 @@ export function buildTimeline(order: Order): Timeline {
     step("shipped", "Shipped", shipped, undefined,
       shipped ? [shippedData.carrier ?? order.carrier, shippedData.tracking_number ?? order.tracking_number].filter(Boolean).join(" ") || undefined : undefined),
   ];
+  const shippedNotice = find(ev, "NotificationSent", (d) => d.kind === "order_shipped");
+  if (shippedNotice && steps[4].state === "done") {
+    steps[4] = { ...steps[4], detail: [steps[4].detail, "customer notified"].filter(Boolean).join(" · ") };
+  }
   // The order exists, so it was created even if its first event is not known yet.
   if (!created) steps[0] = { ...steps[0], state: "done", time: order.created_at };
 
@@ -98,7 +102,8 @@ export function buildTimeline(order: Order): Timeline {
     branch.push({ id: "refunded", label: "Payment refunded", state: "pending" });
   }
   for (const e of ev) {
-    if (e.event_type === "NotificationSent" && e !== notified) {
+    // Failure and cancellation notices belong to the compensation; the shipping notice does not.
+    if (e.event_type === "NotificationSent" && e !== notified && eventData(e).kind !== "order_shipped") {
       const d = eventData(e);
       branch.push({ id: `notify-${e.id ?? e.timestamp}`, label: `Customer notified (${String(d.kind ?? "")})`, state: "done", time: e.timestamp,
         detail: String(d.message ?? "") || undefined });

@@ -219,12 +219,12 @@ const tests = [
     assert(msg.includes(String(before + 7)), `restock result shows the new stock ${before + 7}: ${msg}`);
     await waitFor("inventory shows the new stock", async () => Number(await page.locator('[data-testid="stock-product-2"]').textContent()) === before + 7, 10_000);
     assert((await apiStock("product-2")) === before + 7, "server stock");
-    await page.getByLabel("Quantity to add").fill("0");
-    await page.getByRole("button", { name: "Restock" }).click();
-    await page.getByText("Quantity must be at least 1").waitFor();
     await page.getByRole("heading", { name: "Dead-lettered events" }).waitFor();
     await waitFor("dead letters loaded", async () => (await page.locator('[data-testid="dead-letters"], [data-testid="dlq-missing"]').count()) > 0, 10_000);
     await screenshot(page, "admin");
+    await page.getByLabel("Quantity to add").fill("0");
+    await page.getByRole("button", { name: "Restock" }).click();
+    await page.getByText("Quantity must be at least 1").waitFor();
   }),
 
   test("dashboard screenshots and keyboard navigation", async ({ page }) => {

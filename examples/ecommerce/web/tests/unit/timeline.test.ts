@@ -16,12 +16,13 @@ describe("timeline", () => {
         e("PaymentCompleted", 2, { amount: 59.98 }),
         e("NotificationSent", 3, { kind: "order_confirmed", message: "Your order is confirmed" }),
         e("Shipped", 4, { carrier: "UPS", tracking_number: "TRK0A1B2C3D" }),
+        e("NotificationSent", 5, { kind: "order_shipped", message: "Your order has shipped" }),
       ],
     };
     const t = buildTimeline(o);
     expect(t.steps.map((s) => s.state)).toEqual(["done", "done", "done", "done", "done"]);
     expect(t.steps.map((s) => s.time)).toEqual([0, 1, 2, 3, 4].map(at));
-    expect(t.steps[4].detail).toBe("UPS TRK0A1B2C3D");
+    expect(t.steps[4].detail).toBe("UPS TRK0A1B2C3D · customer notified");
     expect(t.steps[2].detail).toBe("Charged $59.98");
     expect(t.branch).toEqual([]);
     expect(t.outcome).toBeUndefined();
