@@ -30,10 +30,14 @@ for arg in "$@"; do
   esac
 done
 
+cd "$web"
+# One build at a time (ctest may start several tests that build the UI).
+exec 9>"$web/.build.lock"
+flock 9
+
 # shellcheck source=node-env.sh
 source "$root/scripts/node-env.sh"
 export NEXT_TELEMETRY_DISABLED=1
-cd "$web"
 
 # npm ci when node_modules is missing or older than the lock file.
 stamp=node_modules/.package-lock.json
