@@ -150,6 +150,27 @@ const tests = [
     await waitFor(`Elite Device stock back to ${before}`, async () => Number(await page.locator('[data-testid="stock-product-3"]').textContent()) === before, 10_000);
   }),
 
+  test("an error the API returns is shown with its message and field, and creates nothing", async ({ page, allowConsoleErrors }) => {
+    // The browser itself logs every 4xx answer to the console; that one line is expected here.
+    allowConsoleErrors(/status of 400/);
+    const count = async () => {
+      const body = await (await fetch(`${config.status_api}/v1/stats`)).json();
+      return body.total_orders;
+    };
+    const before = await count();
+    await page.goto("/order/");
+    await waitLive(page);
+    await page.locator("select[name=product-0] option").first().waitFor({ state: "attached" });
+    await page.getByLabel("Customer id (optional)").fill("c".repeat(129));
+    await page.getByRole("button", { name: "Place order" }).click();
+    const msg = await page.locator('[data-testid="api-error"]').textContent({ timeout: 10_000 });
+    assert(/customer_id must be at most 128 characters/.test(msg ?? ""), `API message shown: ${msg}`);
+    const details = await page.getByRole("alert").filter({ hasText: "HTTP 400" }).textContent();
+    assert(/field customer_id/.test(details ?? ""), `field shown: ${details}`);
+    assert(new URL(page.url()).pathname === "/order/", "stays on the order form");
+    assert((await count()) === before, "no order was created");
+  }),
+
   test("cancel an order while it is cancellable", async ({ page }) => {
     const id = await placeOrder(page, [["product-2", 1]]);
     const cancel = page.getByRole("button", { name: "Cancel order" });
