@@ -35,12 +35,13 @@ class member : public std::enable_shared_from_this<member> {
  public:
   member(std::shared_ptr<kafka_bus::impl> bus, std::string topic, std::string group,
          std::shared_ptr<handler> h, std::shared_ptr<commit_signal> signal, int index,
-         start_position start)
+         start_position start, std::shared_ptr<const std::vector<std::int64_t>> start_offsets)
       : bus_(std::move(bus)),
         topic_(std::move(topic)),
         group_(std::move(group)),
         handler_(std::move(h)),
-        signal_(std::move(signal)) {
+        signal_(std::move(signal)),
+        start_offsets_(std::move(start_offsets)) {
     auto conf = bus_->consumer_conf(group_, group_ + "-" + std::to_string(index), start);
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &member::on_rebalance);
@@ -277,6 +278,23 @@ class member : public std::enable_shared_from_this<member> {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       log().debug("partitions assigned",
                   {{"topic", self->topic_}, {"group", self->group_}, {"count", partitions->cnt}});
+      partition_list_ptr positioned;
+      if (self->start_offsets_) {
+        // start = latest means "events published after subscribe() returned", not "after the
+        // assignment arrived" (seconds later): a partition without a committed offset starts
+        // at the end offset recorded by subscribe().
+        positioned.reset(rd_kafka_topic_partition_list_copy(partitions));
+        if (rd_kafka_committed(rk, positioned.get(),
+                               static_cast<int>(self->bus_->options.admin_timeout.count())) == 0) {
+          for (int i = 0; i < positioned->cnt; ++i) {
+            auto& e = positioned->elems[i];
+            if (e.offset < 0 && e.partition >= 0 &&
+                static_cast<std::size_t>(e.partition) < self->start_offsets_->size())
+              e.offset = (*self->start_offsets_)[static_cast<std::size_t>(e.partition)];
+          }
+          partitions = positioned.get();
+        }
+      }
       if (cooperative) {
         error_ptr e(rd_kafka_incremental_assign(rk, partitions));
         if (e)
@@ -317,6 +335,7 @@ class member : public std::enable_shared_from_this<member> {
   bool may_leave_ = false;
   bool started_ = false;
   // Touched only by the member's own thread (callbacks run there too).
+  std::shared_ptr<const std::vector<std::int64_t>> start_offsets_;  // latest: end offsets
   bool dirty_ = false;
   bool closing_ = false;
   clock::time_point last_commit_ = clock::now();
@@ -328,10 +347,25 @@ std::shared_ptr<subscription_impl> subscription_impl::start(std::shared_ptr<kafk
                                                             const subscribe_options& options) {
   auto state = std::make_shared<subscription_impl>(bus, topic, group);
   auto shared_handler = std::make_shared<handler>(std::move(h));
+  std::shared_ptr<const std::vector<std::int64_t>> start_offsets;
+  if (options.start == start_position::latest) {
+    const auto partitions = bus->topic(topic).partitions;
+    std::vector<std::int64_t> ends(static_cast<std::size_t>(partitions), 0);
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      std::int64_t low = 0;
+      const auto err = rd_kafka_query_watermark_offsets(
+          bus->producer.get(), topic.c_str(), p, &low, &ends[static_cast<std::size_t>(p)],
+          static_cast<int>(bus->options.admin_timeout.count()));
+      if (err)
+        throw error(to_error_code(err),
+                    "subscribe: cannot read the end offsets of '" + topic + "': " + describe(err));
+    }
+    start_offsets = std::make_shared<const std::vector<std::int64_t>>(std::move(ends));
+  }
   try {
     for (int i = 0; i < options.concurrency; ++i)
-      state->members_.push_back(std::make_shared<member>(bus, topic, group, shared_handler,
-                                                         state->signal_, i, options.start));
+      state->members_.push_back(std::make_shared<member>(
+          bus, topic, group, shared_handler, state->signal_, i, options.start, start_offsets));
   } catch (...) {
     state->members_.clear();
     state->closed_ = true;
