@@ -187,13 +187,24 @@ const tests = [
   test("a dropped WebSocket reconnects, resumes and shows every missed step", async ({ page }) => {
     let blocked = false;
     let current = null;
+    const sent = [];
+    const received = [];
     await page.routeWebSocket(/\/v1\/ws$/, (ws) => {
       if (blocked) {
         ws.close({ code: 4001, reason: "test: server unreachable" });
         return;
       }
       current = ws;
-      ws.connectToServer();
+      const server = ws.connectToServer();
+      // Forward both ways, noting the frames that show the resume.
+      ws.onMessage((m) => {
+        sent.push(String(m));
+        server.send(m);
+      });
+      server.onMessage((m) => {
+        received.push(String(m));
+        ws.send(m);
+      });
     });
     const id = await placeOrder(page, [["product-1", 1]]);
     const seen = await statusOf(page);
@@ -211,6 +222,12 @@ const tests = [
     await waitFor("every saga step done after resume", async () => (await stepStates(page)).every((s) => s.endsWith(":done")), 10_000);
     const info = await page.evaluate(() => window.__eventshop.client.connectionInfo());
     assert(info.reconnects >= 1, `reconnected: ${JSON.stringify(info)}`);
+    // The client resumed the order's channel from where it was, and the server recovered.
+    const channel = `order:${id}`;
+    const resume = sent.map((m) => JSON.parse(m)).find((f) => f.op === "subscribe" && f.channel === channel && f.since);
+    assert(resume && typeof resume.since.offset === "number" && resume.since.epoch, `resubscribed with since: ${JSON.stringify(resume)}`);
+    const answer = received.map((m) => JSON.parse(m)).filter((f) => f.type === "subscribed" && f.channel === channel).pop();
+    assert(answer && answer.recovered === true, `recovered: ${JSON.stringify(answer)}`);
   }),
 
   test("event stream shows events and filters them", async ({ page }) => {
