@@ -163,6 +163,31 @@ TEST(KafkaFaults, AMemberLeavingMidStreamHandsOverWithoutLoss) {
   EXPECT_EQ(bus.lag("faults.leave", "g"), 0);
 }
 
+TEST(KafkaFaults, CooperativeStickyRebalancesLoseNothingEither) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster);
+  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
+  kafka_bus bus(std::move(o));
+  idempotent_consumer consumer;
+  std::atomic<int> by_first{0}, by_second{0};
+  auto first = bus.subscribe("faults.coop", "g", consumer.make(1, &by_first));
+  publisher pub;
+  pub.publish(bus, "faults.coop", 0, 300);
+  ASSERT_TRUE(consumer.deliveries.wait_for_count(50, 30s));
+  // A member joins (incremental assignment), then the first one leaves (incremental revoke).
+  auto second = bus.subscribe("faults.coop", "g", consumer.make(2, &by_second));
+  pub.publish(bus, "faults.coop", 300, 400);
+  ASSERT_TRUE(consumer.wait_distinct(400, 60s));
+  first.close();
+  pub.publish(bus, "faults.coop", 400, 500);
+  ASSERT_TRUE(consumer.wait_distinct(500, 60s)) << "events were lost in a cooperative rebalance";
+  EXPECT_GT(by_second.load(), 0);
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() == 500; }, 10s));
+  consumer.expect_effects_equal_distinct(pub.ids);
+  second.close();
+  EXPECT_EQ(bus.lag("faults.coop", "g"), 0);
+}
+
 TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {
   mock_cluster cluster(1);
   auto o = mock_options(cluster, 2);
