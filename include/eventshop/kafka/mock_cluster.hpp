@@ -2,9 +2,8 @@
 // and tests only.
 //
 // The brokers speak the Kafka protocol on 127.0.0.1 (ephemeral ports) and keep everything in
-// memory: no durability, no security, no retention. Its consumer path hands out about one
-// produced batch per partition and fetch, so consumption is slow for records produced one at a
-// time (a few thousand/s) and fast for large batches (docs/performance/kafka.md). eventshop-devbroker runs one of these as a process. Its consumer-group
+// memory: no durability, no security, no retention, and a consumer path much slower than a
+// real broker's (figures in docs/performance/kafka.md). eventshop-devbroker runs one of these as a process. Its consumer-group
 // coordinator waits 3 s before the first assignment of a group and (session.timeout.ms - 1 s)
 // in later rebalances, so clients of a mock cluster should use a short session.timeout.ms.
 //
