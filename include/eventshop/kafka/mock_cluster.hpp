@@ -3,9 +3,10 @@
 //
 // The brokers speak the Kafka protocol on 127.0.0.1 (ephemeral ports) and keep everything in
 // memory: no durability, no security, no retention, and a consumer path much slower than a
-// real broker's (figures in docs/performance/kafka.md). eventshop-devbroker runs one of these as a process. Its consumer-group
-// coordinator waits 3 s before the first assignment of a group and (session.timeout.ms - 1 s)
-// in later rebalances, so clients of a mock cluster should use a short session.timeout.ms.
+// real broker's (figures in docs/performance/kafka.md). eventshop-devbroker runs one of these as a
+// process. Its consumer-group coordinator waits 3 s before the first assignment of a group and
+// (session.timeout.ms - 1 s) in later rebalances, so clients of a mock cluster should use a short
+// session.timeout.ms.
 //
 // Thread safety: all methods are safe to call from any thread.
 #pragma once
