@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <string>
@@ -116,26 +117,32 @@ class test_client {
     return !wec;
   }
 
-  // Reads until the peer closes or `wait` passes; returns everything received.
+  // Reads until the peer closes or `wait` passes; returns everything received. A read still
+  // pending at the deadline stays pending (the socket stays open) for the next call.
   std::string read_all(std::chrono::milliseconds wait = std::chrono::seconds(5)) {
     std::string out(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     buffer_.consume(buffer_.size());
     auto deadline = std::chrono::steady_clock::now() + wait;
-    char chunk[8192];
-    while (std::chrono::steady_clock::now() < deadline) {
-      beast::error_code rec;
-      std::size_t got = 0;
-      stream_.expires_at(deadline);
-      stream_.async_read_some(asio::buffer(chunk), [&](beast::error_code ec, std::size_t n) {
-        rec = ec;
-        got = n;
-      });
-      run();
-      out.append(chunk, got);
-      if (rec) {
-        closed_ = rec != beast::error::timeout;
-        break;
+    while (!closed_ && std::chrono::steady_clock::now() < deadline) {
+      if (!reading_) {
+        reading_ = true;
+        rdone_ = false;
+        stream_.expires_never();
+        stream_.async_read_some(asio::buffer(chunk_), [this](beast::error_code ec, std::size_t n) {
+          reading_ = false;
+          rdone_ = true;
+          rec_ = ec;
+          rn_ = n;
+        });
       }
+      while (!rdone_ && std::chrono::steady_clock::now() < deadline) {
+        ioc_.restart();
+        ioc_.run_for(std::chrono::milliseconds(10));
+      }
+      if (!rdone_) break;
+      rdone_ = false;
+      out.append(chunk_.data(), rn_);
+      if (rec_) closed_ = true;
     }
     return out;
   }
@@ -158,6 +165,11 @@ class test_client {
   std::chrono::milliseconds timeout_;
   bool connected_ = false;
   bool closed_ = false;
+  bool reading_ = false;
+  bool rdone_ = false;
+  beast::error_code rec_;
+  std::size_t rn_ = 0;
+  std::array<char, 65536> chunk_{};
   std::string error_;
 };
 
