@@ -207,6 +207,9 @@ const tests = [
       });
     });
     const id = await placeOrder(page, [["product-1", 1]]);
+    // Drop only once the page holds a position on the order's channel to resume from.
+    await waitFor("the page to be subscribed to the order's channel", () =>
+      page.evaluate((c) => window.__eventshop.client.cursor(c)?.epoch !== undefined, `order:${id}`), 10_000);
     const seen = await statusOf(page);
     assert(seen !== "shipped", "order already shipped before the drop; the step delay is too short");
     blocked = true;
@@ -225,7 +228,7 @@ const tests = [
     // The client resumed the order's channel from where it was, and the server recovered.
     const channel = `order:${id}`;
     const resume = sent.map((m) => JSON.parse(m)).find((f) => f.op === "subscribe" && f.channel === channel && f.since);
-    assert(resume && typeof resume.since.offset === "number" && resume.since.epoch, `resubscribed with since: ${JSON.stringify(resume)}`);
+    assert(resume && typeof resume.since.offset === "number" && resume.since.epoch, `resubscribed with since: ${JSON.stringify(resume)}; sent: ${sent.join(" ")}; received: ${received.filter((m) => m.includes("subscribed")).join(" ")}`);
     const answer = received.map((m) => JSON.parse(m)).filter((f) => f.type === "subscribed" && f.channel === channel).pop();
     assert(answer && answer.recovered === true, `recovered: ${JSON.stringify(answer)}`);
   }),
