@@ -8,7 +8,10 @@
 // on one core.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -16,6 +19,9 @@
 #include "eventshop/core/registry.hpp"
 #include "eventshop/ecommerce/events.hpp"
 #include "eventshop/saga/order_saga.hpp"
+#ifdef EVENTSHOP_SAGA_HAVE_SQLITE
+#include "eventshop/saga/sqlite_store.hpp"
+#endif
 #include "eventshop/saga/store.hpp"
 #include "eventshop/saga/tracker.hpp"
 
@@ -54,10 +60,26 @@ std::vector<es::envelope> make_pool(const es::clock& clk, bool reversed) {
   return pool;
 }
 
-void run(benchmark::State& state, bool reversed) {
+std::unique_ptr<es::saga::saga_store> make_store(bool sqlite) {
+#ifdef EVENTSHOP_SAGA_HAVE_SQLITE
+  if (sqlite) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("eventshop-bench-saga-" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(path);
+    std::filesystem::remove(path.string() + "-wal");
+    return std::make_unique<es::saga::sqlite_saga_store>(
+        es::saga::sqlite_saga_store_options{path.string()});
+  }
+#else
+  (void)sqlite;
+#endif
+  return std::make_unique<es::saga::memory_saga_store>();
+}
+
+void run(benchmark::State& state, bool reversed, bool sqlite = false) {
   es::manual_clock clk;
   const auto pool = make_pool(clk, reversed);
-  auto store = std::make_unique<es::saga::memory_saga_store>();
+  auto store = make_store(sqlite);
   auto saga = std::make_unique<es::saga::order_saga>(*store, clk);
   std::size_t next = 0;
   std::int64_t transitions = 0;
@@ -66,7 +88,8 @@ void run(benchmark::State& state, bool reversed) {
     if (next == pool.size()) {
       state.PauseTiming();
       saga.reset();
-      store = std::make_unique<es::saga::memory_saga_store>();
+      store.reset();
+      store = make_store(sqlite);
       saga = std::make_unique<es::saga::order_saga>(*store, clk);
       next = 0;
       state.ResumeTiming();
@@ -93,5 +116,14 @@ static void BM_SagaTransitionsReversed(benchmark::State& state) {
   run(state, true);
 }
 BENCHMARK(BM_SagaTransitionsReversed);
+
+#ifdef EVENTSHOP_SAGA_HAVE_SQLITE
+// The same on the SQLite store (WAL, synchronous=NORMAL, a file in the temp directory): one
+// upsert per event. Shows the cost of durability; no target.
+static void BM_SagaTransitionsSqlite(benchmark::State& state) {
+  run(state, false, true);
+}
+BENCHMARK(BM_SagaTransitionsSqlite);
+#endif
 
 BENCHMARK_MAIN();

@@ -311,6 +311,14 @@ std::vector<order_action> order_saga::pending_actions() const {
   return out;
 }
 
+std::vector<order_action> order_saga::pending_actions(std::string_view order_id) const {
+  std::vector<order_action> out;
+  if (auto r = impl_->tracker.get(order_id))
+    for (const auto& a : r->outbox)
+      out.push_back({kind_of(a.name), r->key, a.detail});
+  return out;
+}
+
 void order_saga::acknowledge(std::string_view order_id) {
   impl_->tracker.acknowledge(order_id);
 }

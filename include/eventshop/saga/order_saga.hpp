@@ -163,6 +163,8 @@ class order_saga {
   std::vector<order_snapshot> in_flight(std::size_t limit = 1000) const;
   // Actions emitted but not yet acknowledged (e.g. after a restart), per order.
   std::vector<order_action> pending_actions() const;
+  // The same for one order.
+  std::vector<order_action> pending_actions(std::string_view order_id) const;
   // Marks the actions emitted so far for `order_id` as executed.
   void acknowledge(std::string_view order_id);
 
