@@ -26,8 +26,11 @@ function Restock() {
       const r = await api.restock(product, q.value);
       const name = products.find((p) => p.product_id === product)?.name ?? product;
       setResult({ ok: true, text: `${name} restocked: ${r?.stock ?? "?"} in stock.` });
-      // Show the new level at once; the live StockReplenished event confirms it.
-      if (typeof r?.stock === "number") store.setProducts(store.getState().products.map((p) => (p.product_id === product ? { ...p, stock: r.stock } : p)));
+      // Re-read the catalog: a restock is not an order event, so no channel carries it.
+      api
+        .products()
+        .then((p) => store.setProducts(p))
+        .catch((e: Error) => store.setProductsError(e.message));
     } catch (err) {
       setResult({ ok: false, text: err instanceof ApiError ? `${err.message} (${err.code})` : String(err) });
     } finally {

@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useMemo } from "react";
+import { lowStock } from "@/lib/inventory";
 import { formatMoney } from "@/lib/price";
 import { combineStats, computeStats, ordersPerMinute } from "@/lib/stats";
 import { sortedOrders } from "@/lib/store";
@@ -57,10 +58,6 @@ function OrdersChart({ orders }: { orders: Order[] }) {
   );
 }
 
-export function lowStock(p: Product): boolean {
-  return p.alert_level !== undefined ? p.stock <= p.alert_level : p.stock <= 10;
-}
-
 export function InventoryPanel({ products, error }: { products: Product[]; error?: string }) {
   const top = Math.max(1, ...products.map((p) => p.stock));
   return (
@@ -70,7 +67,7 @@ export function InventoryPanel({ products, error }: { products: Product[]; error
         {products.map((p) => {
           const low = lowStock(p);
           return (
-            <li key={p.product_id} data-product={p.product_id} data-stock={p.stock}>
+            <li key={p.product_id} data-product={p.product_id} data-stock={p.stock} data-low={low ? "true" : "false"}>
               <div className="flex items-baseline justify-between gap-2 text-sm">
                 <span className="font-medium">{p.name}</span>
                 <span className={`tabular-nums ${low ? "font-semibold text-red-700" : "text-slate-700"}`}>

@@ -185,6 +185,7 @@ export function productsFrom(raw: unknown): Product[] {
       price: num(p.price) ?? num(p.unit_price) ?? 0,
       stock: num(p.stock) ?? num(p.available) ?? num(p.quantity) ?? num(p.initial_stock) ?? 0,
       alert_level: num(p.alert_level) ?? num(p.low_stock_threshold) ?? num(p.reorder_level),
+      ...(typeof p.low_stock === "boolean" ? { low_stock: p.low_stock } : {}),
     });
   }
   return out.sort((a, b) => a.product_id.localeCompare(b.product_id));

@@ -22,6 +22,13 @@ export interface LiveState {
   connection?: ConnectionInfo;
 }
 
+/** The product with a newer stock level; the service's low-stock verdict was for the old one. */
+function withStock(p: Product, stock: number | undefined): Product {
+  if (stock === undefined || stock === p.stock) return p;
+  const { low_stock: _stale, ...rest } = p;
+  return { ...rest, stock };
+}
+
 export class LiveStore {
   private state: LiveState = { orders: {}, stream: [], products: [] };
   private readonly listeners = new Set<() => void>();
@@ -48,7 +55,7 @@ export class LiveStore {
   setProducts(products: Product[]): void {
     const inv = this.state.serverStats?.inventory;
     this.set({
-      products: inv ? products.map((p) => (inv[p.product_id] !== undefined ? { ...p, stock: inv[p.product_id] } : p)) : products,
+      products: inv ? products.map((p) => withStock(p, inv[p.product_id])) : products,
       productsError: undefined,
     });
   }
@@ -82,7 +89,7 @@ export class LiveStore {
     const patch: Partial<LiveState> = { serverStats: stats };
     if (stats.inventory) {
       const inv = stats.inventory;
-      patch.products = this.state.products.map((p) => (inv[p.product_id] !== undefined ? { ...p, stock: inv[p.product_id] } : p));
+      patch.products = this.state.products.map((p) => withStock(p, inv[p.product_id]));
     }
     this.set(patch);
   }

@@ -55,6 +55,8 @@ export interface Product {
   price: number;
   stock: number;
   alert_level?: number;
+  /** The inventory service's own verdict, when it gives one. */
+  low_stock?: boolean;
 }
 
 export interface Stats {

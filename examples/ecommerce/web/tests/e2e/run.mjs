@@ -268,6 +268,35 @@ const tests = [
     await page.getByText("Quantity must be at least 1").waitFor();
   }),
 
+  test("a low-stock warning appears live and goes away after a restock", async ({ page }) => {
+    const stock = await apiStock("product-3");
+    const take = stock - 5; // Elite Device's alert level is 5
+    assert(take >= 1 && take * 99.99 <= 2000, `test needs 6..25 Elite Devices in stock, have ${stock}`);
+    const dash = await page.context().newPage();
+    try {
+      await dash.goto("/");
+      await waitLive(dash);
+      await dash.locator('[data-product="product-3"][data-low="false"]').waitFor({ timeout: 10_000 });
+      const id = await placeOrder(page, [["product-3", take]]);
+      await waitStatus(page, "shipped");
+      // The other tab, untouched, shows the warning through the live channels alone.
+      await dash.locator('[data-product="product-3"][data-low="true"]').waitFor({ timeout: 10_000 });
+      await dash.locator('[data-product="product-3"]').getByText("Low stock").waitFor();
+      assert(Number(await dash.locator('[data-testid="stock-product-3"]').textContent()) === 5, "5 left");
+      await screenshot(dash, "dashboard-low-stock");
+      assert(id, "order placed");
+    } finally {
+      await dash.close();
+    }
+    await page.goto("/admin/");
+    await waitLive(page);
+    await page.getByLabel("Product", { exact: true }).selectOption("product-3");
+    await page.getByLabel("Quantity to add").fill("20");
+    await page.getByRole("button", { name: "Restock" }).click();
+    await page.locator('[data-testid="restock-result"]').getByText("25 in stock").waitFor({ timeout: 10_000 });
+    await page.locator('[data-product="product-3"][data-low="false"]').waitFor({ timeout: 10_000 });
+  }),
+
   test("dashboard screenshots and keyboard navigation", async ({ page }) => {
     await page.goto("/");
     await waitLive(page);

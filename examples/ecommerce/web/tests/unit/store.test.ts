@@ -5,6 +5,7 @@ import { LiveStore, STREAM_LIMIT, sortedOrders } from "@/lib/store";
 import { filterStream } from "@/lib/stream";
 import { parseConfig } from "@/lib/config";
 import { errorFromResponse } from "@/lib/api";
+import { lowStock } from "@/lib/inventory";
 
 const ev = (id: string, type: string, s: number) => ({ id, event_type: type, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString(), data: "{}" });
 
@@ -46,6 +47,18 @@ describe("LiveStore", () => {
     store.setProducts(productsFrom([{ product_id: "product-1", name: "Premium Widget", price: 29.99, stock: 100 }]));
     store.applyStats({ total_orders: 3, inventory: { "product-1": 97 } });
     expect(store.getState().products[0].stock).toBe(97);
+  });
+
+  it("flags low stock by the service's verdict, else by the alert level", () => {
+    const p = { product_id: "product-3", name: "Elite Device", price: 99.99, stock: 5, alert_level: 5 };
+    expect(lowStock(p)).toBe(true);
+    expect(lowStock({ ...p, stock: 6 })).toBe(false);
+    expect(lowStock({ ...p, stock: 6, low_stock: true })).toBe(true);
+    // A newer stock level from the stats drops the service's (older) verdict.
+    const store = new LiveStore();
+    store.setProducts(productsFrom([{ ...p, stock: 3, low_stock: true }]));
+    store.applyStats({ inventory: { "product-3": 30 } });
+    expect(lowStock(store.getState().products[0])).toBe(false);
   });
 
   it("bounds the event stream", () => {
