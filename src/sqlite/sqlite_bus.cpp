@@ -120,6 +120,8 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
   std::thread writer;
   std::thread::id writer_id;
 
+  std::atomic<std::int64_t> stat_transactions{0}, stat_events{0}, stat_commits{0};
+
   // Local groups.
   std::mutex groups_mutex;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<local_group>> groups;
@@ -509,6 +511,9 @@ void sqlite_bus::impl::write_batch(std::vector<publish_req>& pubs,
         commit_ok[i] = c.changes() == 1;
       }
       c.commit();
+      stat_transactions.fetch_add(1, std::memory_order_relaxed);
+      stat_events.fetch_add(static_cast<std::int64_t>(pubs.size()), std::memory_order_relaxed);
+      stat_commits.fetch_add(static_cast<std::int64_t>(cs.size()), std::memory_order_relaxed);
       break;
     } catch (const error& e) {
       c.rollback();
@@ -861,6 +866,10 @@ sqlite_bus::~sqlite_bus() {
 
 const bus_options& sqlite_bus::options() const noexcept {
   return impl_->options;
+}
+
+sqlite_bus::stats_t sqlite_bus::stats() const noexcept {
+  return {impl_->stat_transactions.load(), impl_->stat_events.load(), impl_->stat_commits.load()};
 }
 
 void sqlite_bus::publish(std::string_view topic_name, envelope event, publish_callback on_ack) {

@@ -90,6 +90,14 @@ class sqlite_bus final : public bus {
 
   const bus_options& options() const noexcept;
 
+  // Counters since this object was opened (writer thread): for metrics and benchmarks.
+  struct stats_t {
+    std::int64_t transactions = 0;    // committed write transactions (= fsyncs with sync FULL)
+    std::int64_t events = 0;          // events they appended
+    std::int64_t offset_commits = 0;  // group offset commits they carried
+  };
+  stats_t stats() const noexcept;
+
   struct impl;
 
  private:
