@@ -1,6 +1,6 @@
 "use client";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError } from "@/lib/api";
 import { eventData } from "@/lib/normalize";
 import { formatMoney } from "@/lib/price";
@@ -73,28 +73,50 @@ function OrderTracking({ id }: { id: string }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [cancelState, setCancelState] = useState<{ busy: boolean; error?: string; done?: boolean }>({ busy: false });
 
+  const [unknown, setUnknown] = useState(false);
+  const connState = useLive((s) => s.connection?.state);
+  const fetched = useRef(false);
+
   useEffect(() => {
     setLoadError(null);
+    setUnknown(false);
     setCancelState({ busy: false });
-    const off = client.subscribe(`order:${id}`, (ev) => {
-      if (ev.kind === "snapshot" || ev.kind === "update") store.applyOrderUpdate(ev.data);
+    fetched.current = false;
+    // The order's channel brings its current state (snapshot; null while the status
+    // service does not know the order) and then every change.
+    return client.subscribe(`order:${id}`, (ev) => {
+      if (ev.kind === "snapshot" && ev.data === null && !store.getState().orders[id]) setUnknown(true);
+      if ((ev.kind === "snapshot" && ev.data !== null) || ev.kind === "update") {
+        setUnknown(false);
+        store.applyOrderUpdate(ev.data);
+      }
     });
-    // One read so the page shows the order even before the channel answers
-    // (not needed when the order is already known, e.g. just placed).
-    if (store.getState().orders[id]) return off;
+  }, [id, client, store]);
+
+  useEffect(() => {
+    // Without the WebSocket, one plain read so that the page still shows the order.
+    if (connState !== "reconnecting" || fetched.current || store.getState().orders[id]) return;
+    fetched.current = true;
     api
       .order(id)
       .then((o) => store.applyOrderUpdate(o))
       .catch((e: ApiError) => {
         if (!store.getState().orders[id]) setLoadError(e.status === 404 ? `No order with id ${id}.` : e.message);
       });
-    return off;
-  }, [id, api, client, store]);
+  }, [connState, id, api, store]);
 
   const timeline = useMemo(() => (order ? buildTimeline(order) : undefined), [order]);
 
   if (!order) {
-    return loadError ? <ErrorBox>{loadError}</ErrorBox> : <p className="text-slate-500">Loading order {id}…</p>;
+    if (loadError) return <ErrorBox>{loadError}</ErrorBox>;
+    if (unknown) {
+      return (
+        <p role="status" className="rounded-lg border border-amber-300 bg-amber-50 p-3 text-amber-900" data-testid="order-unknown">
+          No order with id <span className="font-mono">{id}</span> is known. This page updates by itself if it appears.
+        </p>
+      );
+    }
+    return <p className="text-slate-500">Loading order {id}…</p>;
   }
   const cancellable = isCancellable(order);
   const cancel = async () => {

@@ -297,6 +297,16 @@ const tests = [
     await page.locator('[data-product="product-3"][data-low="false"]').waitFor({ timeout: 10_000 });
   }),
 
+  test("tracking an unknown order id says so", async ({ page }) => {
+    await page.goto("/track/");
+    await waitLive(page);
+    await page.getByLabel("Order id").fill("no-such-order");
+    await page.getByLabel("Order id").press("Enter");
+    await page.waitForURL(/\/track\/\?id=no-such-order$/);
+    const text = await page.locator('[data-testid="order-unknown"]').textContent({ timeout: 10_000 });
+    assert(/No order with id no-such-order is known/.test(text ?? ""), `message: ${text}`);
+  }),
+
   test("dashboard screenshots and keyboard navigation", async ({ page }) => {
     await page.goto("/");
     await waitLive(page);
