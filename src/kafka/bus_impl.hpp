@@ -64,6 +64,11 @@ struct kafka_bus::impl {
   std::vector<std::weak_ptr<detail::subscription_impl>> subs;
   std::set<std::pair<std::string, std::string>> known_groups;  // (topic, group) subscribed here
   std::mutex close_mutex;
+  mutable std::once_flag cluster_id_once;
+  mutable bool mock = false;
+
+  // True when the cluster is librdkafka's mock (its cluster id starts with "mockCluster").
+  bool is_mock_cluster() const;
 
   explicit impl(kafka_options o);
   ~impl();

@@ -229,12 +229,33 @@ void kafka_bus::impl::produce(topic_entry& t, std::string_view key, std::string_
   if (cb) (*cb)(detail::to_error_code(err), publish_receipt{});
 }
 
+bool kafka_bus::impl::is_mock_cluster() const {
+  std::call_once(cluster_id_once, [this] {
+    if (char* id =
+            rd_kafka_clusterid(producer.get(), static_cast<int>(options.admin_timeout.count()))) {
+      mock = std::string_view(id).starts_with("mockCluster");
+      rd_kafka_mem_free(producer.get(), id);
+    }
+    if (mock)
+      detail::log().info(
+          "connected to librdkafka's mock cluster (development only): consumers "
+          "use session.timeout.ms=3000 unless configured");
+  });
+  return mock;
+}
+
 detail::conf_ptr kafka_bus::impl::consumer_conf(const std::string& group,
                                                 const std::string& client_suffix,
                                                 start_position start) const {
   detail::properties props{{"bootstrap.servers", options.bootstrap_servers},
                            {"client.id", options.client_id + "-" + client_suffix},
                            {"enable.partition.eof", "false"}};
+  if (is_mock_cluster()) {
+    // Dev only: the mock's coordinator waits session.timeout.ms - 1 s in every rebalance (44 s
+    // with the default); explicit properties below still win.
+    props.insert_or_assign("session.timeout.ms", "3000");
+    props.insert_or_assign("heartbeat.interval.ms", "500");
+  }
   for (const auto& [k, v] : options.properties)
     props.insert_or_assign(k, v);
   for (const auto& [k, v] : options.consumer_properties)

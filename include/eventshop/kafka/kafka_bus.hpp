@@ -87,7 +87,9 @@ struct kafka_options {
   // partitioner=murmur2_random, group.id, enable.auto.commit=false,
   // enable.auto.offset.store=false and auto.offset.reset itself; a property that would weaken
   // those guarantees (enable.idempotence=false, acks other than all/-1, enable.auto.commit=true,
-  // enable.auto.offset.store=true, group.id) is rejected by validate().
+  // enable.auto.offset.store=true, group.id) is rejected by validate(). Against librdkafka's
+  // mock cluster (eventshop-devbroker) consumers default to session.timeout.ms=3000 and
+  // heartbeat.interval.ms=500, because the mock waits session.timeout.ms - 1 s per rebalance.
   property_map properties;
   property_map producer_properties;
   property_map consumer_properties;

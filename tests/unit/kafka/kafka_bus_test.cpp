@@ -262,6 +262,23 @@ TEST(KafkaBus, PublishesAfterCloseFailAsClosed) {
   EXPECT_THROW(bus.subscribe("t", "g", [](const message&) {}), error);
 }
 
+TEST(KafkaBus, OnTheMockClusterRebalancesDoNotTakeTheDefaultSessionTimeout) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster);
+  o.consumer_properties.clear();  // librdkafka's default session.timeout.ms is 45 s
+  kafka_bus bus(std::move(o));
+  collector<std::string> got;
+  auto first = bus.subscribe("devloop", "g", [&](const message& m) { got.add(m.event.id); });
+  bus.publish("devloop", make_event("k", 0)).get();
+  ASSERT_TRUE(got.wait_for_count(1, 15s));
+  // A second member joins and the first leaves: two rebalances, each session.timeout.ms - 1 s
+  // on the mock - 44 s each with the default, ~2 s with what kafka_bus picks for the mock.
+  auto second = bus.subscribe("devloop", "g", [&](const message& m) { got.add(m.event.id); });
+  first.close();
+  bus.publish("devloop", make_event("k", 1)).get();
+  EXPECT_TRUE(got.wait_for_count(2, 15s));
+}
+
 TEST(TopicAdmin, ChecksExistingTopicsAndReportsMismatches) {
   mock_cluster cluster(3);
   cluster.create_topic("small", 2, 1);
