@@ -43,7 +43,7 @@ if [[ ! -x /usr/bin/chromium ]]; then
   [[ $(id -u) == 0 ]] || sudo=(sudo)
   echo "web-e2e: installing Debian's chromium" >&2
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium fonts-liberation >&2
 fi
 
 "$root/scripts/build-web.sh"
