@@ -146,6 +146,33 @@ describe("RealtimeClient reconnect and resume", () => {
     expect(got.filter((e) => e.kind === "update").map((e) => (e.kind === "update" ? e.offset : 0))).toEqual([6]);
   });
 
+  it("keeps backing off from a server that accepts and drops at once, and resets after a message", () => {
+    const sockets: FakeSocket[] = [];
+    const client = new RealtimeClient("ws://test/v1/ws", {
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      initialBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+    });
+    client.start();
+    sockets[0].open();
+    sockets[0].close(1006);
+    expect(client.connectionInfo().attempt).toBe(1);
+    client.reconnectNow();
+    sockets[1].open();
+    sockets[1].close(1006);
+    expect(client.connectionInfo().attempt).toBe(2);
+    client.reconnectNow();
+    sockets[2].open();
+    sockets[2].push({ type: "pong" });
+    expect(client.connectionInfo()).toMatchObject({ state: "open", attempt: 0 });
+    client.stop();
+    expect(client.connectionInfo().state).toBe("closed");
+  });
+
   it("keeps the connection on a server error frame and reports it", () => {
     const s = new FakeSocket();
     const client = new RealtimeClient("ws://test/v1/ws", { createSocket: () => s });
