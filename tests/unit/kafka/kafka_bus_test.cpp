@@ -279,6 +279,28 @@ TEST(KafkaBus, OnTheMockClusterRebalancesDoNotTakeTheDefaultSessionTimeout) {
   EXPECT_TRUE(got.wait_for_count(2, 15s));
 }
 
+TEST(KafkaBus, AHandlerMayCloseItsOwnSubscription) {
+  mock_cluster cluster(1);
+  kafka_bus bus(mock_options(cluster, 1));
+  std::promise<void> assigned;
+  auto assigned_future = assigned.get_future().share();
+  collector<int> got;
+  subscription sub;
+  sub = bus.subscribe("self", "g", [&](const message& m) {
+    assigned_future.wait();  // `sub` is set
+    got.add(seq_of(m.event));
+    sub.close();  // from its own dispatch thread: must not deadlock
+  });
+  assigned.set_value();
+  for (int i = 0; i < 3; ++i)
+    bus.publish("self", make_event("k", i)).get();
+  ASSERT_TRUE(got.wait_for_count(1, 30s));
+  bus.close(std::chrono::milliseconds(0));  // waits for the member to finish and commit
+  EXPECT_FALSE(sub.active());
+  EXPECT_EQ(got.snapshot(), std::vector<int>{0});
+  EXPECT_EQ(bus.lag("self", "g"), 2);  // the handled one was committed, the others wait
+}
+
 TEST(TopicAdmin, ChecksExistingTopicsAndReportsMismatches) {
   mock_cluster cluster(3);
   cluster.create_topic("small", 2, 1);
