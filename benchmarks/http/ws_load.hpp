@@ -74,7 +74,10 @@ class ws_load {
       conns_.push_back(std::make_unique<conn>(ioc_));
       conns_.back()->buf.resize(buffer_bytes);
     }
-    if (record_) latencies_.reserve(4'000'000);
+    if (record_) {
+      latencies_[0].reserve(1'000'000);
+      latencies_[1].reserve(4'000'000);
+    }
   }
   ~ws_load() { stop(); }
 
@@ -123,12 +126,17 @@ class ws_load {
     return true;
   }
 
-  // After stop(): latency percentile in microseconds.
-  double latency_us(double pct) {
-    if (latencies_.empty()) return 0;
-    std::sort(latencies_.begin(), latencies_.end());
-    auto idx = static_cast<std::size_t>(pct / 100.0 * static_cast<double>(latencies_.size() - 1));
-    return static_cast<double>(latencies_[idx]) / 1000.0;
+  // Latency samples go to phase 0 until set_phase(1) (e.g. an unloaded latency phase, then a
+  // throughput phase).
+  void set_phase(int phase) { phase_.store(phase); }
+
+  // After stop(): latency percentile in microseconds of one phase.
+  double latency_us(int phase, double pct) {
+    auto& v = latencies_[phase];
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    auto idx = static_cast<std::size_t>(pct / 100.0 * static_cast<double>(v.size() - 1));
+    return static_cast<double>(v[idx]) / 1000.0;
   }
 
  private:
@@ -175,15 +183,15 @@ class ws_load {
       std::string_view payload(c.buf.data() + p + h, len);
       if (op == 1) {
         if (payload.size() > 16 && payload.substr(0, 16) == R"({"type":"update")") {
-          received_.fetch_add(1, std::memory_order_relaxed);
           if (record_) {
             auto t = payload.find(R"("t":)");
             if (t != std::string_view::npos) {
               if (now == 0) now = monotonic_ns();
               long long sent = std::atoll(std::string(payload.substr(t + 4, 24)).c_str());
-              latencies_.push_back(now - sent);
+              latencies_[phase_.load(std::memory_order_relaxed)].push_back(now - sent);
             }
           }
+          received_.fetch_add(1, std::memory_order_release);
         } else if (payload.find(R"("type":"subscribed")") != std::string_view::npos) {
           ++subscribed_;
         }
@@ -204,7 +212,8 @@ class ws_load {
   std::thread thread_;
   std::atomic<std::size_t> failed_{0}, upgraded_{0}, subscribed_{0};
   std::atomic<std::uint64_t> received_{0};
-  std::vector<long long> latencies_;
+  std::vector<long long> latencies_[2];
+  std::atomic<int> phase_{0};
 };
 
 }  // namespace bench
