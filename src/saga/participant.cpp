@@ -32,7 +32,7 @@ bool memory_participant_ledger::run_once(std::string_view group, std::string_vie
   order_.push_back(std::move(key));
   if (order_.size() > capacity_) {
     ids_.erase(order_.front());
-    order_.erase(order_.begin());
+    order_.pop_front();
   }
   return true;
 }

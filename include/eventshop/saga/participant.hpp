@@ -26,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -90,7 +91,7 @@ class memory_participant_ledger final : public participant_ledger {
   std::size_t capacity_;
   mutable std::mutex mutex_;
   std::set<std::string, std::less<>> ids_;  // group + '\n' + event id
-  std::vector<std::string> order_;          // insertion order of ids_, for the bound
+  std::deque<std::string> order_;           // insertion order of ids_, for the bound
   std::map<std::string, std::vector<outgoing_event>, std::less<>> outbox_;
 };
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "eventshop/saga/order_saga.hpp"
+#include "eventshop/saga/saga.hpp"  // the umbrella header compiles on its own
 
 namespace {
 
