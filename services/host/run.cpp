@@ -34,6 +34,9 @@ service_env make_env(bus& b, metrics_registry& m, const run_options& o) {
   env.bus = &b;
   env.metrics = &m;
   env.step_delay = std::chrono::milliseconds(o.step_delay_ms);
+  // In memory a handler never waits for a disk: one dispatch thread per subscription is fastest.
+  // On SQLite and Kafka handlers wait for acknowledgements: overlap them.
+  env.concurrency = o.bus == "memory" ? 1 : 8;
   return env;
 }
 

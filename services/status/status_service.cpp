@@ -21,17 +21,19 @@ status_service::~status_service() {
 }
 
 void status_service::on_start() {
-  view_.set_listener([this](const order_view& v) {
-    applied_.fetch_add(1, std::memory_order_relaxed);
-    if (on_order_) on_order_(v);
-    if (on_stats_) {
-      {
-        std::lock_guard lock(stats_mutex_);
-        stats_dirty_ = true;
+  // Without listeners the projection need not copy each changed order.
+  if (on_order_ || on_stats_)
+    view_.set_listener([this](const order_view& v) {
+      applied_.fetch_add(1, std::memory_order_relaxed);
+      if (on_order_) on_order_(v);
+      if (on_stats_) {
+        {
+          std::lock_guard lock(stats_mutex_);
+          stats_dirty_ = true;
+        }
+        stats_cv_.notify_one();
       }
-      stats_cv_.notify_one();
-    }
-  });
+    });
   if (on_stats_) stats_thread_ = std::thread([this] { stats_loop(); });
   // The group is new on every start: it reads all topics from the beginning (replay), then
   // follows them live. Its lag is what /ready reports.

@@ -1,0 +1,111 @@
+// BM_OrderPipeline: the six reference services wired in one process on one bus, orders injected
+// through the order service's own API (no HTTP); items = orders that reached `shipped`.
+//   BM_OrderPipeline/memory   the in-memory bus
+//   BM_OrderPipeline/sqlite   the durable SQLite bus (synchronous=FULL), in a temp directory
+// Producers: threads calling order_service::create concurrently (each waits for its OrderCreated
+// to be acknowledged): 2 on memory (one per core), 64 on SQLite so that they share group commits;
+// worker subscriptions have 1 dispatch thread each on memory, 8 on SQLite (overlapping fsyncs).
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "eventshop/core/logging.hpp"
+#include "eventshop/core/memory_bus.hpp"
+#include "system/system.hpp"
+#ifdef EVENTSHOP_BENCH_SQLITE
+#include "eventshop/sqlite/sqlite_bus.hpp"
+#endif
+
+namespace es = eventshop;
+using namespace eventshop::services;
+
+namespace {
+
+void run_pipeline(benchmark::State& state, es::bus& bus, int concurrency, int producers) {
+  es::metrics_registry metrics;
+  system_config cfg;
+  // Enough stock and a price under the payment limit: every order ships.
+  cfg.products = catalog({{"product-1", "Premium Widget", es::money{2999}, 1'000'000'000, 0}});
+  cfg.order.saga_timeout = std::chrono::milliseconds(0);
+  ecommerce_system sys({.bus = &bus, .metrics = &metrics, .concurrency = concurrency}, cfg);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::atomic<std::int64_t> shipped{0};
+  sys.start();
+  // Counts Shipped events as one more consumer group of the `shipping` topic.
+  auto counter = bus.subscribe("shipping", "bench-counter", [&](const es::message& m) {
+    if (m.event.type == "Shipped" && shipped.fetch_add(1) % 256 == 255) cv.notify_all();
+  });
+  const int per_iteration = static_cast<int>(state.range(0));
+  std::int64_t target = 0;
+  for (auto _ : state) {
+    target += per_iteration;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < producers; ++t)
+      threads.emplace_back([&, t] {
+        const order::order_request r{"bench", {{"product-1", 1}}};
+        for (int i = t; i < per_iteration; i += producers)
+          (void)sys.order().create(r);
+      });
+    for (auto& th : threads)
+      th.join();
+    std::unique_lock lock(mutex);
+    while (shipped.load() < target)
+      cv.wait_for(lock, std::chrono::milliseconds(2));
+  }
+  state.SetItemsProcessed(shipped.load());
+  counter.close();
+  sys.stop();
+}
+
+void BM_OrderPipeline_memory(benchmark::State& state) {
+  es::memory_bus bus({.partitions = 8, .retention = 1'000'000});
+  run_pipeline(state, bus, 1, 2);
+  bus.close();
+}
+
+#ifdef EVENTSHOP_BENCH_SQLITE
+void BM_OrderPipeline_sqlite(benchmark::State& state) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("eventshop-bench-pipeline-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    es::sqlite::bus_options o;
+    o.path = (dir / "bus.db").string();
+    es::sqlite::sqlite_bus bus(o);
+    run_pipeline(state, bus, 8, 64);
+    bus.close();
+  }
+  std::filesystem::remove_all(dir);
+}
+#endif
+
+}  // namespace
+
+BENCHMARK(BM_OrderPipeline_memory)
+    ->Name("BM_OrderPipeline/memory")
+    ->Arg(20'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+#ifdef EVENTSHOP_BENCH_SQLITE
+BENCHMARK(BM_OrderPipeline_sqlite)
+    ->Name("BM_OrderPipeline/sqlite")
+    ->Arg(5'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+#endif
+
+int main(int argc, char** argv) {
+  es::set_log_sink([](std::string_view) {});  // no log lines in the measurement
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
