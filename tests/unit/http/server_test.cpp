@@ -19,6 +19,7 @@ namespace bhttp = boost::beast::http;
 using eventshop::test::http_result;
 using eventshop::test::raw_status;
 using eventshop::test::test_client;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -488,6 +489,9 @@ TEST_F(http_server_test, stop_lets_in_flight_requests_finish) {
   test_client idle(port());  // an idle keep-alive connection is closed by stop()
   entered.get_future().wait_for(std::chrono::seconds(5));
   std::thread stopper([&] { srv->stop(); });
+  // Release the handler only once stop() has begun, so its response must say close.
+  for (int i = 0; i < 5000 && srv->running(); ++i)
+    std::this_thread::sleep_for(1ms);
   release.set_value();
   auto r1 = pending.get();
   stopper.join();
