@@ -171,6 +171,7 @@ struct local_group {
     return members;
   }
   std::vector<std::unique_ptr<part_state>> parts;
+  std::int64_t last_write = 0;  // unix ms of the last heartbeat transaction (guarded by mutex)
 };
 
 struct member {
@@ -582,6 +583,7 @@ void sqlite_bus::impl::rebalance(local_group& g) {
     std::int64_t expires = 0;
   };
   std::vector<std::string> live;
+  std::set<std::string> rows_seen;
   std::vector<std::optional<lease>> leases(n_parts);
   {
     std::lock_guard lock(maint_mutex);
@@ -590,6 +592,7 @@ void sqlite_bus::impl::rebalance(local_group& g) {
     s.bind(1, std::string_view(g.name)).bind(2, g.topic->id);
     while (s.step()) {
       std::string id(s.text(0));
+      rows_seen.insert(id);
       const bool fresh = s.int64(2) >= now - options.session_timeout.count();
       if (local.count(id) || (fresh && pid_alive(s.int64(1)))) live.push_back(std::move(id));
     }
@@ -626,9 +629,26 @@ void sqlite_bus::impl::rebalance(local_group& g) {
     }
   }
 
-  // Phase B: heartbeat, forget dead members, take/renew/release leases - one transaction.
+  // Phase B: heartbeat, forget dead members, take/renew/release leases - one transaction. It is
+  // skipped (no fsync) while nothing changes and the last heartbeat is recent enough.
   std::vector<bool> acquired(n_parts, false);
-  {
+  bool need_write = g.last_write < now - options.session_timeout.count() / 3;
+  for (auto& id : local)
+    need_write |= rows_seen.count(id) == 0;
+  for (std::size_t p = 0; p < n_parts && !need_write; ++p) {
+    const auto& l = leases[p];
+    const bool mine = l && desired[p] && l->member == desired_id[p] && l->pid == my_pid;
+    if (desired[p] && !mine) {
+      need_write |= !l || local.count(l->member) || l->expires < now || !pid_alive(l->pid) ||
+                    std::find(live.begin(), live.end(), l->member) == live.end();
+    } else if (!desired[p] && l && local.count(l->member)) {
+      need_write = true;
+    }
+    acquired[p] = mine;
+  }
+  if (need_write) {
+    std::fill(acquired.begin(), acquired.end(), false);
+    g.last_write = now;
     std::lock_guard lock(maint_mutex);
     detail::transaction_guard tx(maint);
     auto hb = maint.prepare(

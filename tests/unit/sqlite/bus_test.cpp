@@ -110,6 +110,7 @@ TEST(SqliteBus, ASecondBusOnTheSameFileSeesTheFirstOnesEvents) {
     // Noticed through data_version polling (not a local wake-up): still prompt.
     ASSERT_TRUE(got.wait_for_count(static_cast<std::size_t>(i + 1), 5s));
   }
+  sub.close();  // waits for the last (pipelined) offset commit
   EXPECT_EQ(consumer.lag("t", "g"), 0);
 }
 
