@@ -309,7 +309,8 @@ struct saga_tracker::impl {
     r.seen.emplace_back(id);
   }
 
-  void persist(saga_record& r) {
+  // Saves `r`; schedules its deadline when `reschedule` (it changed).
+  void persist(saga_record& r, bool reschedule) {
     ++r.version;
     try {
       store.save(r);
@@ -317,7 +318,7 @@ struct saga_tracker::impl {
       cache.erase(r.key);  // the store is the truth: reload next time
       throw;
     }
-    if (r.deadline && !r.terminal) heap.emplace(*r.deadline, r.key);
+    if (reschedule && r.deadline && !r.terminal) heap.emplace(*r.deadline, r.key);
   }
 
   std::uint64_t mask(const saga_record& r) const {
@@ -381,6 +382,9 @@ struct saga_tracker::impl {
       return res;
     }
     const timestamp now = clk.now();
+    // A fresh record's initial deadline is not scheduled yet.
+    const bool had_deadline = !fresh && r->deadline.has_value();
+    const timestamp old_deadline = had_deadline ? *r->deadline : timestamp{};
     bool changed = false;
     try {
       changed = apply(*r, ev, now, res);
@@ -397,7 +401,7 @@ struct saga_tracker::impl {
     }
     remember(*r, ev.id);
     r->updated_at = now;
-    persist(*r);
+    persist(*r, r->deadline.has_value() && (!had_deadline || *r->deadline != old_deadline));
     res.completed_after = mask(*r);
     res.to_state = r->state;
     res.terminal = r->terminal;
@@ -484,7 +488,7 @@ void saga_tracker::acknowledge(std::string_view key) {
   if (r == nullptr || r->outbox.empty()) return;
   r->outbox.clear();
   r->updated_at = m.clk.now();
-  m.persist(*r);
+  m.persist(*r, false);
   if (r->terminal) m.cache.erase(std::string(key));
 }
 
