@@ -89,4 +89,4 @@ for name in "${services[@]}"; do
   printf '  %-13s http://127.0.0.1:%d\n' "$name" "$port"
   i=$((i + 1))
 done
-echo "six services on the $bus bus; stop with: $0 stop  (run-six-$bus.sh stop)"
+echo "six services on the $bus bus; stop them with: scripts/run-six-$bus.sh stop"
