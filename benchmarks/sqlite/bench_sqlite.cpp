@@ -12,6 +12,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -55,6 +57,14 @@ envelope order_event(int i) {
       o);
 }
 
+// CPU seconds of the whole process (all threads): with a loaded, shared machine, events per
+// CPU-second says what the code costs independently of how much CPU it was given.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 constexpr int publishers = 8;
 constexpr int per_publisher = 4000;
 constexpr int window = 512;
@@ -69,6 +79,7 @@ void BM_SqliteAppendDurable(benchmark::State& state) {
   sqlite::sqlite_bus bus(o);
   std::vector<std::vector<envelope>> events(publishers);
   std::int64_t acked_total = 0;
+  double cpu = 0;
   for (auto _ : state) {
     state.PauseTiming();
     for (int t = 0; t < publishers; ++t) {
@@ -77,6 +88,7 @@ void BM_SqliteAppendDurable(benchmark::State& state) {
         events[static_cast<std::size_t>(t)].push_back(order_event(t * per_publisher + i));
     }
     state.ResumeTiming();
+    const double cpu0 = process_cpu_seconds();
     std::atomic<std::int64_t> acked{0}, failed{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < publishers; ++t)
@@ -102,6 +114,7 @@ void BM_SqliteAppendDurable(benchmark::State& state) {
       });
     for (auto& t : threads)
       t.join();
+    cpu += process_cpu_seconds() - cpu0;
     if (failed.load() > 0) state.SkipWithError("publishes failed");
     acked_total += acked.load();
   }
@@ -111,6 +124,8 @@ void BM_SqliteAppendDurable(benchmark::State& state) {
   last_avg_batch.store(avg);
   state.SetItemsProcessed(acked_total);
   state.counters["avg_batch"] = avg;
+  state.counters["cpu_us_per_event"] =
+      acked_total ? cpu * 1e6 / static_cast<double>(acked_total) : 0;
   state.counters["fsyncs_per_s"] =
       benchmark::Counter(static_cast<double>(s.transactions), benchmark::Counter::kIsRate);
 }
@@ -153,6 +168,7 @@ void BM_SqliteRawBatchInsert(benchmark::State& state) {
         db);
   std::vector<std::int64_t> next(8, 0);
   std::int64_t total = 0, txns = 0;
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     for (std::size_t i = 0; i < rows;) {
       check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db);
@@ -174,6 +190,8 @@ void BM_SqliteRawBatchInsert(benchmark::State& state) {
   sqlite3_close(db);
   state.SetItemsProcessed(total);
   state.counters["batch"] = static_cast<double>(batch);
+  state.counters["cpu_us_per_event"] =
+      (process_cpu_seconds() - cpu0) * 1e6 / static_cast<double>(std::max<std::int64_t>(total, 1));
   state.counters["fsyncs_per_s"] =
       benchmark::Counter(static_cast<double>(txns), benchmark::Counter::kIsRate);
 }
@@ -202,7 +220,9 @@ void BM_SqliteConsume(benchmark::State& state) {
   }
   int round = 0;
   std::int64_t handled_total = 0;
+  double cpu = 0;
   for (auto _ : state) {
+    const double cpu0 = process_cpu_seconds();
     std::atomic<int> handled{0};
     std::mutex m;
     std::condition_variable cv;
@@ -217,12 +237,14 @@ void BM_SqliteConsume(benchmark::State& state) {
       std::unique_lock lock(m);
       cv.wait(lock, [&] { return handled.load() >= n; });
     }
+    cpu += process_cpu_seconds() - cpu0;
     state.PauseTiming();
     sub.close();
     state.ResumeTiming();
     handled_total += n;
   }
   state.SetItemsProcessed(handled_total);
+  state.counters["cpu_us_per_event"] = cpu * 1e6 / static_cast<double>(handled_total);
 }
 BENCHMARK(BM_SqliteConsume)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
