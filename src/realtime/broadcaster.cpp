@@ -17,6 +17,7 @@
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/json.hpp"
 #include "eventshop/core/logging.hpp"
+#include "eventshop/core/metrics.hpp"
 #include "eventshop/core/uuid.hpp"
 #include "eventshop/http/json.hpp"
 #include "eventshop/http/server.hpp"
@@ -161,6 +162,34 @@ struct hub : std::enable_shared_from_this<hub> {
   std::unordered_map<session*, std::weak_ptr<session>> sessions;
   std::atomic<std::uint64_t> slow_closes{0};
 
+  // Metrics, resolved once (updates are lock-free); null when disabled.
+  eventshop::counter* m_published = nullptr;
+  eventshop::counter* m_conflated = nullptr;
+  eventshop::counter* m_slow = nullptr;
+  eventshop::gauge* m_connections[3] = {nullptr, nullptr, nullptr};
+
+  void init_metrics() {
+    if (!cfg.record_metrics) return;
+    auto& reg = cfg.metrics ? *cfg.metrics : metrics_registry::global();
+    const std::string& svc = cfg.metrics_service;
+    m_published = &reg.counter("eventshop_realtime_published_total",
+                               "Messages published to channels", {{"service", svc}});
+    m_conflated =
+        &reg.counter("eventshop_realtime_conflated_total",
+                     "Queued messages replaced by a newer state (conflation)", {{"service", svc}});
+    m_slow = &reg.counter("eventshop_realtime_slow_closes_total",
+                          "Connections closed with 1008 for being too slow", {{"service", svc}});
+    const char* modes[3] = {"ws", "raw", "sse"};
+    for (int i = 0; i < 3; ++i) {
+      m_connections[i] =
+          &reg.gauge("eventshop_realtime_connections", "Open WebSocket/SSE connections",
+                     {{"service", svc}, {"mode", modes[i]}});
+    }
+  }
+  void count_connection(mode m, double d) {
+    if (auto* g = m_connections[static_cast<int>(m)]) g->inc(d);
+  }
+
   const kind_entry* kind_of(std::string_view name) const {
     auto colon = name.find(':');
     auto it = kinds.find(name.substr(0, colon));
@@ -212,9 +241,12 @@ class session : public std::enable_shared_from_this<session> {
         conn_(std::move(conn)),
         mode_(m),
         timer_(conn_->socket.get_executor()),
-        close_timer_(conn_->socket.get_executor()) {}
+        close_timer_(conn_->socket.get_executor()) {
+    owner_->count_connection(mode_, 1);
+  }
 
   ~session() {
+    owner_->count_connection(mode_, -1);
     std::lock_guard lock(owner_->sessions_mutex);
     owner_->sessions.erase(this);
   }
@@ -248,6 +280,7 @@ class session : public std::enable_shared_from_this<session> {
         if (it.ch == ch && it.conflatable) {
           queued_bytes_ = queued_bytes_ - it.bytes->size() + bytes->size();
           it.bytes = bytes;
+          if (owner_->m_conflated) owner_->m_conflated->inc();
           return;
         }
       }
@@ -261,6 +294,7 @@ class session : public std::enable_shared_from_this<session> {
       queued_bytes_ = 0;
       closing_q_ = true;
       owner_->slow_closes.fetch_add(1, std::memory_order_relaxed);
+      if (owner_->m_slow) owner_->m_slow->inc();
       push_close_locked(1008, "client too slow");
       lock.unlock();
       asio::post(conn_->socket.get_executor(),
@@ -475,7 +509,8 @@ class session : public std::enable_shared_from_this<session> {
           code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(d.payload[0]) << 8) |
                                             static_cast<std::uint8_t>(d.payload[1]));
         }
-        return close_on_strand(code == 1005 || code < 1000 ? 1000 : 1000, "");
+        (void)code;  // any client close is answered with a normal close
+        return close_on_strand(1000, "");
       }
       case ws::op_continuation:
         if (!in_fragment_) return close_on_strand(1002, "continuation without a message");
@@ -795,6 +830,7 @@ broadcaster::broadcaster(broadcaster_config config) {
   impl_ = std::make_shared<impl>();
   impl_->cfg = std::move(config);
   impl_->epoch = impl_->cfg.epoch.empty() ? random_hex(16) : impl_->cfg.epoch;
+  impl_->init_metrics();
 }
 
 broadcaster::~broadcaster() {
@@ -872,6 +908,7 @@ std::uint64_t broadcaster::publish(std::string_view channel_name, std::string_vi
   }
   auto ch = impl_->get_channel(channel_name, k);
   std::lock_guard lock(ch->mutex);
+  if (impl_->m_published) impl_->m_published->inc();
   auto m = std::make_shared<message>();
   m->offset = ++ch->offset;
   m->data = std::string(json);

@@ -51,6 +51,10 @@
 #include <string_view>
 #include <vector>
 
+namespace eventshop {
+class metrics_registry;
+}
+
 namespace eventshop::http {
 class server;
 }
@@ -69,6 +73,12 @@ struct broadcaster_config {
   std::size_t max_channel_name = 200;
   std::vector<std::string> allowed_origins;  // WebSocket/SSE Origin allow-list ("*": any)
   std::string epoch;                         // empty: a random 16-hex-digit epoch
+  // Metrics (labels service=<metrics_service>): eventshop_realtime_connections{mode} gauge,
+  // eventshop_realtime_published_total, eventshop_realtime_conflated_total,
+  // eventshop_realtime_slow_closes_total. nullptr: metrics_registry::global().
+  metrics_registry* metrics = nullptr;
+  bool record_metrics = true;
+  std::string metrics_service = "realtime";
 
   // Throws eventshop::error(invalid_argument) naming the first bad field.
   void validate() const;

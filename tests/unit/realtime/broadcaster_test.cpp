@@ -9,6 +9,7 @@
 
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/json.hpp"
+#include "eventshop/core/metrics.hpp"
 #include "eventshop/http/server.hpp"
 #include "eventshop/realtime/broadcaster.hpp"
 #include "unit/http/test_client.hpp"
@@ -82,6 +83,7 @@ int close_code(const frame& f) {
 }
 
 struct realtime_test : ::testing::Test {
+  metrics_registry metrics;  // first: outlives the server and the broadcaster's sessions
   std::unique_ptr<http::server> srv;
   std::unique_ptr<realtime::broadcaster> hub;
   std::mutex state_mutex;
@@ -90,6 +92,7 @@ struct realtime_test : ::testing::Test {
   void start(realtime::broadcaster_config cfg = {}) {
     if (cfg.epoch.empty()) cfg.epoch = "e1";
     if (cfg.allowed_origins.empty()) cfg.allowed_origins = {"http://localhost:3000"};
+    cfg.metrics = &metrics;
     hub = std::make_unique<realtime::broadcaster>(cfg);
     hub->add_channel_kind("order", {.conflate = true, .snapshot = [this](std::string_view ch) {
                                       std::lock_guard lock(state_mutex);
@@ -133,6 +136,10 @@ TEST_F(realtime_test, subscribe_gets_subscribed_then_snapshot_then_updates) {
   EXPECT_EQ(
       c.read().value_or(""),
       R"({"type":"subscribed","channel":"order:42","epoch":"e1","offset":0,"recovered":false})");
+  EXPECT_EQ(
+      metrics.gauge("eventshop_realtime_connections", "", {{"service", "realtime"}, {"mode", "ws"}})
+          .value(),
+      1.0);
   EXPECT_EQ(
       c.read().value_or(""),
       R"({"type":"snapshot","channel":"order:42","offset":0,"data":{"order_id":"42","status":"created"}})");
@@ -357,6 +364,9 @@ TEST_F(realtime_test, stalled_client_does_not_delay_others_and_is_closed_with_10
   EXPECT_EQ(received, total);
   EXPECT_FALSE(good.closed());
   EXPECT_EQ(hub->slow_closes(), 1u);
+  EXPECT_EQ(metrics.counter("eventshop_realtime_slow_closes_total", "", {{"service", "realtime"}})
+                .value(),
+            1.0);
   // The stalled client now reads what was in flight, then the 1008 close frame.
   std::string got = stalled.read_all(10s);
   auto head_end = got.find("\r\n\r\n");
@@ -406,6 +416,9 @@ TEST_F(realtime_test, state_channels_conflate_for_a_slow_client) {
   for (std::size_t i = 1; i < offsets.size(); ++i)
     EXPECT_LT(offsets[i - 1], offsets[i]);
   EXPECT_EQ(hub->slow_closes(), 0u);
+  EXPECT_GT(
+      metrics.counter("eventshop_realtime_conflated_total", "", {{"service", "realtime"}}).value(),
+      0.0);
 }
 
 TEST_F(realtime_test, sse_streams_updates_and_honours_last_event_id) {
