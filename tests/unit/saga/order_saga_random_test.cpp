@@ -6,6 +6,7 @@
 // replenished), nothing charged twice, nothing refunded without a charge, nothing released that
 // was not reserved.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>

@@ -1,5 +1,6 @@
 // Both saga_store implementations pass the same tests; the SQLite one also survives reopening.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
