@@ -43,7 +43,9 @@ void order_saga_runner::start() {
     deadlines_ = std::make_unique<deadline_runner>(
         saga_.tracker(),
         [this](const std::vector<std::pair<std::string, handle_result>>&) {
-          // The tracker already applied the timeouts; their actions are in the outbox.
+          // The tracker already applied the timeouts; their actions are in the outbox. Read it
+          // under the lock so that actions a handler is executing are not run twice.
+          std::lock_guard lock(mutex_);
           execute(saga_.pending_actions());
         },
         options_.deadline_poll);
