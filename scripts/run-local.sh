@@ -29,7 +29,7 @@ if ! "$root/scripts/build-web.sh"; then
 fi
 
 echo "starting eventshop-ecommerce (log: $log)"
-nohup "$bin" --bus "${BUS:-sqlite}" --data-dir "$data" \
+nohup "$bin" --bus "${BUS:-sqlite}" --data-dir "$data" --ui-dir "$root/examples/ecommerce/web/out" \
   --step-delay-ms "${STEP_DELAY_MS:-700}" --payment-decline-rate "${DECLINE_RATE:-0.05}" \
   >>"$log" 2>&1 &
 echo $! >"$pidfile"
