@@ -182,6 +182,13 @@ struct member {
   std::thread thread;
   connection conn;
   statement read;
+  struct slot {
+    std::int64_t off = 0;
+    bool ok = false;
+    envelope ev;
+    std::string problem;
+  };
+  std::vector<slot> batch;  // dispatch thread only
 
   std::mutex wake_mutex;
   std::condition_variable wake_cv;
@@ -234,18 +241,23 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
     }
     ps.retry_at = {};
   }
-  struct row {
-    std::int64_t off;
-    std::string json;
-  };
-  std::vector<row> rows;
+  // Decode while stepping, straight from SQLite's buffer into envelopes reused across batches
+  // (their strings keep their capacity); handlers run after the read transaction ended.
+  const codec_limits limits{std::size_t{1} << 40};
+  std::string problem;
+  std::size_t n = 0;
   read.bind(1, group->topic->id)
       .bind(2, p)
       .bind(3, ps.next)
       .bind(4, static_cast<std::int64_t>(bus->options.max_batch));
   try {
-    while (read.step())
-      rows.push_back({read.int64(0), std::string(read.text(1))});
+    while (read.step()) {
+      if (batch.size() <= n) batch.emplace_back();
+      auto& s = batch[n++];
+      s.off = read.int64(0);
+      s.ok = !decode(read.text(1), s.ev, problem, limits);
+      if (!s.ok) s.problem = problem;
+    }
     read.reset();
   } catch (const std::exception& e) {
     read.reset();
@@ -255,27 +267,27 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
     next_retry = std::min(next_retry, ps.retry_at);
     return false;
   }
-  if (rows.empty()) {
+  if (n == 0) {
     settle(ps, p);
     return false;
   }
-  if (rows.front().off > ps.next) {
+  if (batch.front().off > ps.next) {
     bus_log().warn("group resumes after compaction removed events it had not consumed",
                    {{"topic", group->topic->name},
                     {"group", group->name},
                     {"partition", p},
-                    {"skipped", rows.front().off - ps.next}});
+                    {"skipped", batch.front().off - ps.next}});
   }
-  const codec_limits limits{std::size_t{1} << 40};
-  envelope ev;
-  std::string problem;
   std::int64_t done_to = ps.next;
-  for (auto& r : rows) {
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& r = batch[i];
+    const envelope& ev = r.ev;
     if (stop.load(std::memory_order_relaxed) || ps.owner.load() != this) break;
-    if (auto ec = decode(r.json, ev, problem, limits)) {
-      bus_log().error(
-          "stored event cannot be decoded; skipped",
-          {{"topic", group->topic->name}, {"partition", p}, {"offset", r.off}, {"error", problem}});
+    if (!r.ok) {
+      bus_log().error("stored event cannot be decoded; skipped", {{"topic", group->topic->name},
+                                                                  {"partition", p},
+                                                                  {"offset", r.off},
+                                                                  {"error", r.problem}});
       done_to = r.off + 1;
       continue;
     }
