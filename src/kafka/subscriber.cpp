@@ -1,7 +1,9 @@
 #include "subscriber.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <future>
+#include <map>
 
 #include "binding.hpp"
 #include "eventshop/core/error.hpp"
@@ -109,7 +111,13 @@ class member : public std::enable_shared_from_this<member> {
 
   void run() {
     while (!stopping()) {
-      message_ptr m(rd_kafka_consumer_poll(rk_.get(), 100));
+      retry_due();
+      auto wait = std::chrono::milliseconds(100);
+      for (const auto& [p, h] : held_)
+        wait =
+            std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(h.due - clock::now()),
+                       std::chrono::milliseconds(0), wait);
+      message_ptr m(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(wait.count())));
       if (!m) {
         if (dirty_) commit(true);
         continue;
@@ -120,9 +128,14 @@ class member : public std::enable_shared_from_this<member> {
                      {{"topic", topic_}, {"group", group_}, {"error", describe(m->err)}});
         continue;
       }
-      if (!process(*m)) break;  // stopped with the record unfinished: it stays uncommitted
+      // A record behind a held one: dropped here, fetched again once the held one succeeded.
+      if (held_.contains(m->partition)) continue;
+      if (!process(std::move(m))) break;  // stopped with the record unfinished: not committed
       if (dirty_ && clock::now() - last_commit_ >= bus_->options.commit_interval) commit(true);
     }
+    // Records waiting for redelivery are abandoned: never stored, so the next owner of their
+    // partition gets them again.
+    held_.clear();
     // Graceful leave, in two steps so that members of one subscription (or of one bus being
     // closed) all commit before any of them leaves: a leave starts a rebalance, during which
     // the coordinator refuses commits.
@@ -143,41 +156,91 @@ class member : public std::enable_shared_from_this<member> {
     rd_kafka_consumer_close(rk_.get());  // revokes the partitions, leaves the group
   }
 
-  // Runs the handler until it succeeds; false when stopped before that.
-  bool process(const rd_kafka_message_t& m) {
+  // A record whose handler failed, waiting for its next attempt. Its partition is paused, so
+  // the records behind it wait too (order within a partition), while the member keeps polling:
+  // its other partitions go on, and rebalances are served.
+  struct held_record {
+    message_ptr record;
+    envelope event;
+    int attempt = 1;
+    clock::time_point due;
+  };
+
+  // Handles a new record once; on failure holds it for redelivery. False only when stopped
+  // before an undecodable record could be dead-lettered.
+  bool process(message_ptr m) {
     envelope e;
     std::string problem;
-    if (const auto ec = decode_record(m, e, problem, bus_->options.max_event_bytes)) {
-      if (!dead_letter_raw(m, problem)) return false;
-      store(m);
+    if (const auto ec = decode_record(*m, e, problem, bus_->options.max_event_bytes)) {
+      if (!dead_letter_raw(*m, problem)) return false;
+      store(*m);
       return true;
     }
-    message msg{.topic = topic_,
-                .group = group_,
-                .partition = m.partition,
-                .offset = m.offset,
-                .attempt = 1,
-                .event = e};
-    for (int attempt = 1;; ++attempt) {
-      msg.attempt = attempt;
-      try {
-        (*handler_)(msg);
-        break;
-      } catch (const std::exception& ex) {
-        log().debug("handler failed; redelivering", {{"topic", topic_},
-                                                     {"group", group_},
-                                                     {"offset", m.offset},
-                                                     {"attempt", attempt},
-                                                     {"error", ex.what()}});
-      } catch (...) {
-        log().debug(
-            "handler failed; redelivering",
-            {{"topic", topic_}, {"group", group_}, {"offset", m.offset}, {"attempt", attempt}});
-      }
-      if (!pause(bus_->options.redelivery_delay)) return false;
+    held_record h{std::move(m), std::move(e), 1, {}};
+    if (attempt(h)) {
+      store(*h.record);
+      return true;
     }
-    store(m);
+    const auto partition = h.record->partition;
+    h.due = clock::now() + bus_->options.redelivery_delay;
+    partition_list_ptr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
+    rd_kafka_pause_partitions(rk_.get(), list.get());
+    held_.insert_or_assign(partition, std::move(h));
     return true;
+  }
+
+  bool attempt(held_record& h) {
+    const message msg{.topic = topic_,
+                      .group = group_,
+                      .partition = h.record->partition,
+                      .offset = h.record->offset,
+                      .attempt = h.attempt,
+                      .event = h.event};
+    try {
+      (*handler_)(msg);
+      return true;
+    } catch (const std::exception& ex) {
+      log().debug("handler failed; redelivering", {{"topic", topic_},
+                                                   {"group", group_},
+                                                   {"offset", msg.offset},
+                                                   {"attempt", msg.attempt},
+                                                   {"error", ex.what()}});
+    } catch (...) {
+      log().debug(
+          "handler failed; redelivering",
+          {{"topic", topic_}, {"group", group_}, {"offset", msg.offset}, {"attempt", msg.attempt}});
+    }
+    return false;
+  }
+
+  // Redelivers the held records that are due. One that succeeds is stored, and its partition
+  // resumes right behind it (an explicit seek: records of it that arrived meanwhile were
+  // dropped and are fetched again).
+  void retry_due() {
+    for (auto it = held_.begin(); it != held_.end() && !stopping();) {
+      auto& h = it->second;
+      if (h.due > clock::now()) {
+        ++it;
+        continue;
+      }
+      ++h.attempt;
+      if (!attempt(h)) {
+        h.due = clock::now() + bus_->options.redelivery_delay;
+        ++it;
+        continue;
+      }
+      store(*h.record);
+      partition_list_ptr list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), h.record->partition)->offset =
+          h.record->offset + 1;
+      error_ptr err(rd_kafka_seek_partitions(rk_.get(), list.get(), 5000));
+      if (err)
+        log().warn("seek after redelivery failed",
+                   {{"topic", topic_}, {"error", rd_kafka_error_string(err.get())}});
+      rd_kafka_resume_partitions(rk_.get(), list.get());
+      it = held_.erase(it);
+    }
   }
 
   void store(const rd_kafka_message_t& m) {
@@ -302,6 +365,7 @@ class member : public std::enable_shared_from_this<member> {
       } else {
         rd_kafka_assign(rk, partitions);
       }
+      rd_kafka_resume_partitions(rk, partitions);  // none starts paused
       return;
     }
     // Revoked (or an error): commit what is done before another member takes over.
@@ -311,6 +375,11 @@ class member : public std::enable_shared_from_this<member> {
     } else {
       log().warn("rebalance error", {{"topic", self->topic_}, {"error", describe(err)}});
     }
+    // Held records of revoked partitions are abandoned (uncommitted: the next owner gets them),
+    // and the partitions un-paused: librdkafka keeps a partition's pause across rebalances.
+    rd_kafka_resume_partitions(rk, partitions);
+    for (int i = 0; i < partitions->cnt; ++i)
+      self->held_.erase(partitions->elems[i].partition);
     if (self->dirty_) self->commit(false);
     if (cooperative) {
       error_ptr e(rd_kafka_incremental_unassign(rk, partitions));
@@ -336,6 +405,7 @@ class member : public std::enable_shared_from_this<member> {
   bool started_ = false;
   // Touched only by the member's own thread (callbacks run there too).
   std::shared_ptr<const std::vector<std::int64_t>> start_offsets_;  // latest: end offsets
+  std::map<std::int32_t, held_record> held_;  // by partition; member thread only
   bool dirty_ = false;
   bool closing_ = false;
   clock::time_point last_commit_ = clock::now();

@@ -13,7 +13,8 @@
 //   with its own dispatch thread; a member handles its partitions' records one at a time, in
 //   offset order. Offsets are stored only after the handler returned and committed from what
 //   was stored (enable.auto.commit=false): at-least-once. A throwing handler gets the same
-//   record again after `redelivery_delay` (attempt + 1) and the records behind it wait. On a
+//   record again after `redelivery_delay` (attempt + 1); its partition is paused meanwhile (the
+//   records behind it wait) while the member's other partitions go on. On a
 //   rebalance the in-flight record is finished first, then what is done is committed
 //   synchronously before the partitions are given up. A record that is not a CloudEvent is
 //   forwarded unchanged to `<topic><dead_letter_suffix>` (with dlqerror/dlqtopic/dlqpartition/
