@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string temp_db(const std::string& name) {
+[[maybe_unused]] std::string temp_db(const std::string& name) {
   const auto dir = fs::temp_directory_path() / ("eventshop-saga-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const auto p = dir / (name + ".db");
