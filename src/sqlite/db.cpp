@@ -205,11 +205,13 @@ statement& statement::bind(int i, double v) {
   return *this;
 }
 statement& statement::bind(int i, std::string_view v) {
-  sqlite3_bind_text64(h_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  // An empty view may have a null data(): SQLite would bind NULL, not ''.
+  sqlite3_bind_text64(h_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_TRANSIENT,
+                      SQLITE_UTF8);
   return *this;
 }
 statement& statement::bind_static(int i, std::string_view v) {
-  sqlite3_bind_text64(h_.get(), i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_text64(h_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
   return *this;
 }
 statement& statement::bind_blob_static(int i, std::string_view v) {

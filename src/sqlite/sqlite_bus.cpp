@@ -155,6 +155,7 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
     return out;
   }
   std::int64_t lag_of(std::int64_t topic_id, const std::string& group);
+  std::int64_t compact(std::string_view topic);
 };
 
 namespace {
@@ -810,6 +811,7 @@ void sqlite_bus::impl::maintenance_loop() {
   }
   std::int64_t last = -1;
   auto next_beat = steady::now() + options.heartbeat_interval;
+  auto next_compact = steady::now() + options.compact_interval;
   std::unique_lock lock(maint_thread_mutex);
   while (!maint_stop) {
     maint_cv.wait_for(lock, options.poll_interval, [&] { return maint_stop; });
@@ -825,6 +827,15 @@ void sqlite_bus::impl::maintenance_loop() {
         }
       } catch (const std::exception&) {
         version->reset();
+      }
+    }
+    if (options.compact_interval.count() > 0 && steady::now() >= next_compact) {
+      next_compact = steady::now() + options.compact_interval;
+      try {
+        if (const auto n = compact({}); n > 0)
+          bus_log().info("compacted consumed events", {{"deleted", n}});
+      } catch (const std::exception& e) {
+        bus_log().warn("compaction failed; will retry", {{"error", e.what()}});
       }
     }
     if (steady::now() >= next_beat) {
@@ -861,6 +872,7 @@ void bus_options::validate() const {
   if (heartbeat_interval.count() < 1) bad("heartbeat_interval must be >= 1 ms");
   if (session_timeout <= heartbeat_interval) bad("session_timeout must exceed heartbeat_interval");
   if (retain_events < 0) bad("retain_events must be >= 0");
+  if (compact_interval.count() < 0) bad("compact_interval must be >= 0 (0 = never)");
 }
 
 bus_options bus_options::from_url(std::string_view url) {
@@ -1106,8 +1118,8 @@ std::int64_t sqlite_bus::committed(std::string_view topic_name, std::string_view
   return s.step() ? s.int64(0) : -1;
 }
 
-std::int64_t sqlite_bus::compact(std::string_view topic_name) {
-  auto& i = *impl_;
+std::int64_t sqlite_bus::impl::compact(std::string_view topic_name) {
+  auto& i = *this;
   std::lock_guard ml(i.maint_mutex);
   detail::transaction_guard tx(i.maint);
   auto parts = i.maint.prepare(
@@ -1134,6 +1146,10 @@ std::int64_t sqlite_bus::compact(std::string_view topic_name) {
   }
   tx.commit();
   return deleted;
+}
+
+std::int64_t sqlite_bus::compact(std::string_view topic_name) {
+  return impl_->compact(topic_name);
 }
 
 }  // namespace eventshop::sqlite

@@ -17,8 +17,9 @@
 // - Noticing new events: local publishes wake dispatch threads directly after commit; commits by
 //   other processes are noticed by a watcher thread polling PRAGMA data_version every
 //   `poll_interval` (default 1 ms), so idle latency stays around a millisecond.
-// - Retention: `compact()` deletes events every group has consumed, beyond `retain_events` per
-//   partition; it never deletes what a known group has not consumed.
+// - Retention: `compact()` (run every `compact_interval` by the maintenance thread, or by hand)
+//   deletes events every group has consumed, beyond `retain_events` per partition; it never
+//   deletes what a known group has not consumed.
 //
 // Threads: one writer thread, one watcher/maintenance thread per bus, one dispatch thread per
 // subscription member (each with its own connection). Handlers run on dispatch threads.
@@ -46,17 +47,18 @@ enum class sync_mode {
 struct bus_options {
   std::string path;  // the database file (created if missing)
   sync_mode synchronous = sync_mode::full;
-  std::int32_t partitions = 8;                        // for topics this bus creates
-  std::chrono::milliseconds redelivery_delay{50};     // after a handler threw
-  std::size_t max_batch = 1000;                       // events read per dispatch round
-  std::size_t max_commit_batch = 10'000;              // publishes per transaction
-  std::size_t max_pending = 200'000;                  // queued publishes before publish() blocks
-  std::chrono::milliseconds busy_timeout{5000};       // SQLite busy handler per attempt
-  std::chrono::milliseconds write_timeout{30'000};    // give up a batch (acks fail) after this
-  std::chrono::microseconds poll_interval{1000};      // data_version polling (other processes)
-  std::chrono::milliseconds heartbeat_interval{200};  // member heartbeat and lease renewal
-  std::chrono::milliseconds session_timeout{3000};    // a silent member's leases expire after this
-  std::int64_t retain_events = 1'000'000;             // per partition, for compact()
+  std::int32_t partitions = 8;                         // for topics this bus creates
+  std::chrono::milliseconds redelivery_delay{50};      // after a handler threw
+  std::size_t max_batch = 1000;                        // events read per dispatch round
+  std::size_t max_commit_batch = 10'000;               // publishes per transaction
+  std::size_t max_pending = 200'000;                   // queued publishes before publish() blocks
+  std::chrono::milliseconds busy_timeout{5000};        // SQLite busy handler per attempt
+  std::chrono::milliseconds write_timeout{30'000};     // give up a batch (acks fail) after this
+  std::chrono::microseconds poll_interval{1000};       // data_version polling (other processes)
+  std::chrono::milliseconds heartbeat_interval{200};   // member heartbeat and lease renewal
+  std::chrono::milliseconds session_timeout{3000};     // a silent member's leases expire after this
+  std::int64_t retain_events = 1'000'000;              // per partition, for compact()
+  std::chrono::milliseconds compact_interval{60'000};  // automatic compact(); 0 = never
 
   void validate() const;  // throws eventshop::error(invalid_argument) naming the field
 

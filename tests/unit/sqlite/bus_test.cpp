@@ -2,6 +2,8 @@
 // only after the handler, a second bus object on the same file, sync mode NORMAL.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <set>
 
 #include "conformance/bus_conformance.hpp"
@@ -60,6 +62,37 @@ TEST(SqliteBus, CompactionNeverDeletesWhatAGroupHasNotConsumed) {
       b.subscribe("t", "late", [&](const message& m) { late.add(static_cast<int>(m.offset)); });
   ASSERT_TRUE(late.wait_for_count(10, 10s));
   EXPECT_EQ(late.snapshot().front(), 90);
+}
+
+std::int64_t stored_events(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM es_events", -1, &s, nullptr);
+  std::int64_t n = -1;
+  if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(SqliteBus, TheMaintenanceThreadCompactsOnItsOwn) {
+  testing::temp_dir dir;
+  const auto path = dir.file("bus.db");
+  sqlite_bus b(bus_options{.path = path,
+                           .partitions = 1,
+                           .retain_events = 5,
+                           .compact_interval = std::chrono::milliseconds(10)});
+  collector<int> got;
+  auto sub = b.subscribe("t", "g", [&](const message&) { got.add(1); });
+  publish_n(b, "t", 0, 50);
+  ASSERT_TRUE(got.wait_for_count(50, 10s));
+  sub.close();  // offsets committed: everything is consumed
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (stored_events(path) > 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);  // bounded wait for the background compaction
+  EXPECT_EQ(stored_events(path), 5);
 }
 
 TEST(SqliteBus, ConcurrentPublishersShareTransactions) {
