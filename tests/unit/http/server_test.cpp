@@ -535,3 +535,27 @@ TEST(http_server, port_in_use_is_an_io_error_naming_the_address) {
               std::string::npos);
   }
 }
+
+TEST_F(http_server_test, expect_100_continue_gets_the_go_ahead_before_the_body) {
+  start();
+  test_client c(port());
+  std::string body = R"({"product_id":"p9","quantity":9})";
+  c.write_raw(
+      "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  std::string interim = c.read_all(300ms);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  c.write_raw(body);
+  std::string rest = c.read_all(5s);
+  EXPECT_EQ(test::raw_status(rest), 201) << rest;
+  EXPECT_NE(rest.find(R"({"product_id":"p9","quantity":9})"), std::string::npos);
+}
+
+TEST_F(http_server_test, max_requests_per_connection_closes_after_the_last) {
+  auto cfg = test_config();
+  cfg.max_requests_per_connection = 2;
+  start(cfg);
+  test_client c(port());
+  EXPECT_EQ(c.request(bhttp::verb::get, "/hello").header("connection"), "");
+  EXPECT_EQ(c.request(bhttp::verb::get, "/hello").header("connection"), "close");
+}

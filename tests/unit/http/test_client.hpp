@@ -124,9 +124,8 @@ class test_client {
     buffer_.consume(buffer_.size());
     auto deadline = std::chrono::steady_clock::now() + wait;
     while (!closed_ && std::chrono::steady_clock::now() < deadline) {
-      if (!reading_) {
+      if (!reading_ && !rdone_) {  // rdone_: a read completed while another call ran the loop
         reading_ = true;
-        rdone_ = false;
         stream_.expires_never();
         stream_.async_read_some(asio::buffer(chunk_), [this](beast::error_code ec, std::size_t n) {
           reading_ = false;

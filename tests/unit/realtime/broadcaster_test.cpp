@@ -465,6 +465,30 @@ TEST_F(realtime_test, sse_streams_updates_and_honours_last_event_id) {
   }
 }
 
+TEST_F(realtime_test, sse_serves_several_channels_on_one_stream) {
+  start();
+  hub->publish("stats", R"({"orders":1})");
+  test_client c(port());
+  c.write_raw(
+      "GET /v1/events?channel=orders,stats HTTP/1.1\r\nHost: x\r\n"
+      "Last-Event-ID: garbage\r\n\r\n");
+  std::string got = c.read_all(300ms);
+  EXPECT_NE(got.find(R"("channel":"orders","epoch":"e1","offset":0,"recovered":false)"),
+            std::string::npos)
+      << got;
+  EXPECT_NE(got.find(R"("channel":"stats","epoch":"e1","offset":1,"recovered":false)"),
+            std::string::npos);
+  EXPECT_NE(
+      got.find("id: e1:1\nevent: snapshot\ndata: {\"type\":\"snapshot\",\"channel\":\"stats\""),
+      std::string::npos);
+  hub->publish("stats", R"({"orders":2})");
+  hub->publish("orders", R"({"id":"a"})");
+  std::string more = c.read_all(300ms);
+  EXPECT_NE(more.find("id: e1:2\nevent: update"), std::string::npos) << more;
+  EXPECT_NE(more.find("id: e1:1\nevent: update\ndata: {\"type\":\"update\",\"channel\":\"orders\""),
+            std::string::npos);
+}
+
 TEST_F(realtime_test, raw_mode_sends_bare_order_frames) {
   start();
   {
