@@ -55,7 +55,8 @@ std::unique_ptr<sqlite::database> effects_db(const std::string& dir) {
   // NORMAL is enough against SIGKILL (the OS keeps what was written); the bus itself is FULL.
   auto db = std::make_unique<sqlite::database>(
       sqlite::database_options{dir + "/effects.db", sqlite::sync_mode::normal});
-  db->exec_script("CREATE TABLE IF NOT EXISTS effects(event_id TEXT NOT NULL, n INTEGER)");
+  db->exec_script(
+      "CREATE TABLE IF NOT EXISTS effects(event_id TEXT NOT NULL, n INTEGER, pid INTEGER)");
   return db;
 }
 
@@ -63,7 +64,8 @@ handler effect_handler(sqlite::database& db, std::atomic<long>& applied) {
   return [&db, &applied](const message& m) {
     auto uow = db.begin();
     if (uow.mark_handled(m.group, m.event.id)) {
-      uow.exec("INSERT INTO effects(event_id, n) VALUES (?, ?)", {m.event.id, m.offset});
+      uow.exec("INSERT INTO effects(event_id, n, pid) VALUES (?, ?, ?)",
+               {m.event.id, m.offset, static_cast<std::int64_t>(::getpid())});
       uow.commit();
       applied.fetch_add(1);
     }

@@ -181,6 +181,8 @@ TEST(SqliteMultiProcess, TwoConsumerProcessesShareOneGroup) {
   db_reader fx(dir.file("effects.db"));
   EXPECT_EQ(fx.integer("SELECT count(*) FROM effects"), n);
   EXPECT_EQ(fx.integer("SELECT count(DISTINCT event_id) FROM effects"), n);
+  // The partitions were shared: both processes applied effects.
+  EXPECT_EQ(fx.integer("SELECT count(DISTINCT pid) FROM effects"), 2);
 }
 
 }  // namespace
