@@ -9,6 +9,9 @@ BUILD_TYPE ?= RelWithDebInfo
 # CI builds treat warnings as errors.
 WERROR := $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
+# Let ccache share results between clones in different directories (CI builds a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps configure build test run bench format clean help \
         run-local stop-local logs-local test-order test-inventory test-status health-check open-frontend

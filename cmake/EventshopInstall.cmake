@@ -34,6 +34,24 @@ endforeach()
 install(TARGETS eventshop_eventshop EXPORT eventshop-umbrella-targets)
 install(EXPORT eventshop-umbrella-targets NAMESPACE eventshop:: DESTINATION ${EVENTSHOP_CMAKE_DIR})
 
+# Which eventshop components each component links, so that asking for one finds those too
+# (realtime links http publicly, for example).
+set(EVENTSHOP_COMPONENT_REQUIRES "")
+foreach(c IN LISTS _components)
+  get_target_property(_links eventshop_${c} LINK_LIBRARIES)
+  get_target_property(_ilinks eventshop_${c} INTERFACE_LINK_LIBRARIES)
+  set(_req "")
+  foreach(l IN LISTS _links _ilinks)
+    foreach(other IN LISTS _components)
+      if(NOT other STREQUAL c AND (l STREQUAL "eventshop_${other}" OR l STREQUAL "eventshop::${other}"
+                                   OR l MATCHES "\\$<LINK_ONLY:eventshop(_|::)${other}>"))
+        list(APPEND _req ${other})
+      endif()
+    endforeach()
+  endforeach()
+  list(REMOVE_DUPLICATES _req)
+  string(APPEND EVENTSHOP_COMPONENT_REQUIRES "set(_eventshop_requires_${c} \"${_req}\")\n")
+endforeach()
 set(EVENTSHOP_INSTALLED_COMPONENTS ${_components})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/eventshop-config.cmake.in
   ${PROJECT_BINARY_DIR}/eventshop-config.cmake INSTALL_DESTINATION ${EVENTSHOP_CMAKE_DIR})
@@ -45,5 +63,6 @@ install(FILES ${PROJECT_BINARY_DIR}/eventshop-config.cmake
 
 # pkg-config: the core library only (the components need CMake's dependency handling).
 set(_pc_libs "-leventshop_core")
+file(RELATIVE_PATH _pc_up /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/eventshop.pc.in ${PROJECT_BINARY_DIR}/eventshop.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/eventshop.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
