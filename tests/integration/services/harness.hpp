@@ -130,7 +130,9 @@ class process {
   bool running() {
     if (pid_ <= 0) return false;
     int status = 0;
-    return ::waitpid(pid_, &status, WNOHANG) == 0;
+    if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+    pid_ = -1;  // reaped: never signal that pid again
+    return false;
   }
 
  private:
@@ -145,7 +147,8 @@ class shop {
     std::filesystem::create_directories(data_dir_);
     std::mt19937 rng(std::random_device{}());
     for (int attempt = 0; attempt < 8 && !proc_; ++attempt) {
-      base_ = 20000 + static_cast<int>(rng() % 4000) * 10;
+      // Below the kernel's ephemeral range (32768+), so outgoing connections never hold our ports.
+      base_ = 20000 + static_cast<int>(rng() % 1200) * 10;
       if (try_start()) return;
     }
     throw std::runtime_error("eventshop-ecommerce did not start; see " + log_path());
