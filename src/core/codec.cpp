@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "eventshop/core/error.hpp"
@@ -265,6 +266,18 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::string message_;
 };
 
+bool is_ascii(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & 0x8080808080808080ULL) return false;
+  }
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) & 0x80) return false;
+  return true;
+}
+
 constexpr unsigned required_attrs = a_specversion | a_id | a_source | a_type | a_time | a_data;
 
 std::string too_large_message(std::size_t size, std::size_t limit) {
@@ -306,10 +319,13 @@ std::error_code decode(std::string_view json, envelope& out, std::string& messag
   rapidjson::InsituStringStream stream(scratch.data());
   envelope_handler handler(out, stream, json);
   rapidjson::Reader reader;
-  constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
-                             rapidjson::kParseNumbersAsStringsFlag |
+  constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
                              rapidjson::kParseStopWhenDoneFlag;
-  const auto result = reader.Parse<flags>(stream, handler);
+  // Pure ASCII is valid UTF-8 by definition; only input with other bytes pays for the
+  // character-by-character UTF-8 validation.
+  const auto result =
+      is_ascii(json) ? reader.Parse<flags>(stream, handler)
+                     : reader.Parse<flags | rapidjson::kParseValidateEncodingFlag>(stream, handler);
   if (result.IsError()) {
     if (handler.error() != errc::ok) {
       message = std::move(handler.message());
@@ -389,12 +405,7 @@ void encode_to(std::string& out, const envelope& e, const codec_limits& limits) 
   }
   key("time");
   char time_buf[24];
-  {
-    std::string t;
-    t.reserve(24);
-    append_rfc3339(t, e.time);
-    std::memcpy(time_buf, t.data(), 24);
-  }
+  write_rfc3339(time_buf, e.time);
   w.String(time_buf, 24);
   key("datacontenttype");
   str(e.datacontenttype);

@@ -62,6 +62,12 @@ clock& clock::system() {
 }
 
 void append_rfc3339(std::string& out, timestamp t) {
+  char buf[24];
+  write_rfc3339(buf, t);
+  out.append(buf, sizeof buf);
+}
+
+void write_rfc3339(char* buf, timestamp t) noexcept {
   using namespace std::chrono;
   const long long ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
   long long days = ms / 86'400'000;
@@ -71,7 +77,6 @@ void append_rfc3339(std::string& out, timestamp t) {
     --days;
   }
   const civil c = civil_from_days(days);
-  char buf[24];
   const unsigned y = static_cast<unsigned>(c.year < 0 ? 0 : c.year % 10000);
   buf[0] = static_cast<char>('0' + y / 1000);
   buf[1] = static_cast<char>('0' + y / 100 % 10);
@@ -93,7 +98,6 @@ void append_rfc3339(std::string& out, timestamp t) {
   buf[20] = static_cast<char>('0' + milli / 100);
   put2(buf + 21, milli % 100);
   buf[23] = 'Z';
-  out.append(buf, sizeof buf);
 }
 
 std::string format_rfc3339(timestamp t) {

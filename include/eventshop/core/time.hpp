@@ -14,6 +14,8 @@ using timestamp = std::chrono::system_clock::time_point;
 std::string format_rfc3339(timestamp t);
 // Appends the same 24 characters to `out` without a temporary.
 void append_rfc3339(std::string& out, timestamp t);
+// Writes exactly 24 characters (no terminator) to `buf`.
+void write_rfc3339(char* buf, timestamp t) noexcept;
 
 // Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" (also lowercase t/z). Returns nullopt
 // for anything else, including out-of-range fields such as month 13 or hour 24.
