@@ -28,9 +28,10 @@ host::~host() {
   stop();
 }
 
-http::server& host::add_server(const std::string& name, const service_base& svc, int port) {
+http::server& host::add_server(const std::string& name, const service_base& svc, int port,
+                               std::function<void()> before_metrics) {
   auto server = std::make_unique<http::server>(server_config_for(name, options_, port, &metrics_));
-  add_standard_routes(server->routes(), svc, metrics_);
+  add_standard_routes(server->routes(), svc, metrics_, std::move(before_metrics));
   servers_.push_back(std::move(server));
   return *servers_.back();
 }
@@ -62,7 +63,14 @@ http::server& host::add_shipping(shipping::shipping_service& s) {
 }
 
 http::server& host::add_status(status::status_service& s) {
-  auto& srv = add_server("status", s, options_.port_of("status"));
+  // Saga states: how many orders are in each status, refreshed on each scrape.
+  auto& srv = add_server("status", s, options_.port_of("status"), [&s, &m = metrics_] {
+    const auto st = s.view().stats(clock::system().now());
+    for (const auto& [status, n] : st.by_status)
+      m.gauge("eventshop_orders", "Orders per saga status (status read model)",
+              {{"status", status}})
+          .set(static_cast<double>(n));
+  });
   add_status_routes(srv.routes(), s);
 #ifdef EVENTSHOP_SERVICES_WITH_REALTIME
   realtime::broadcaster_config bc;

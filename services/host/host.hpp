@@ -41,7 +41,8 @@ class host {
   std::string url_of(std::string_view service) const;
 
  private:
-  http::server& add_server(const std::string& name, const service_base& svc, int port);
+  http::server& add_server(const std::string& name, const service_base& svc, int port,
+                           std::function<void()> before_metrics = {});
 
   run_options options_;
   metrics_registry& metrics_;

@@ -53,15 +53,17 @@ void update_lag_gauges(const service_base& svc, metrics_registry& metrics) {
   }
 }
 
-void add_standard_routes(http::router& r, const service_base& svc, metrics_registry& metrics) {
+void add_standard_routes(http::router& r, const service_base& svc, metrics_registry& metrics,
+                         std::function<void()> before_metrics) {
   http::health_options h;
   h.service_name = svc.name();
   h.ready = [&svc] { return svc.ready(); };
   h.metrics = &metrics;
   h.metrics_path = "/metrics-raw";
   http::add_health_routes(r, h);
-  r.get("/metrics", [&svc, &metrics](http::request&) {
+  r.get("/metrics", [&svc, &metrics, before = std::move(before_metrics)](http::request&) {
     update_lag_gauges(svc, metrics);
+    if (before) before();
     http::response res(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
     return res;
   });

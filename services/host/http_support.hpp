@@ -31,7 +31,9 @@ http::server_config server_config_for(const std::string& service, const run_opti
                                       metrics_registry* metrics);
 
 // GET /health, /ready (consumers caught up), /metrics (with consumer lag gauges refreshed).
-void add_standard_routes(http::router& r, const service_base& svc, metrics_registry& metrics);
+// `before_metrics` (optional) refreshes service-specific gauges before each scrape.
+void add_standard_routes(http::router& r, const service_base& svc, metrics_registry& metrics,
+                         std::function<void()> before_metrics = {});
 
 // Refreshes eventshop_consumer_lag{topic,group} for `svc` in `metrics`.
 void update_lag_gauges(const service_base& svc, metrics_registry& metrics);

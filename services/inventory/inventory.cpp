@@ -124,6 +124,19 @@ std::optional<InventoryReleased> inventory::release(const std::string& order_id,
   return InventoryReleased{order_id, it->second.items, reason};
 }
 
+void inventory::unrelease(const std::string& order_id) {
+  std::lock_guard lock(mutex_);
+  auto it = orders_.find(order_id);
+  if (it == orders_.end() || !it->second.released) return;
+  it->second.released = false;
+  for (const auto& item : it->second.items)
+    if (product_state* p = find_locked(item.product_id)) {
+      p->stock -= item.quantity;
+      p->reserved += item.quantity;
+      check_low_locked(*p, nullptr);
+    }
+}
+
 StockReplenished inventory::restock(const std::string& product_id, int quantity, timestamp now) {
   if (quantity < 1 || quantity > 1'000'000)
     throw error(errc::invalid_argument, "quantity must be an integer from 1 to 1000000");

@@ -72,6 +72,9 @@ class inventory {
   // unknown product, invalid_argument for a bad quantity or a stock that would overflow.
   ecommerce::StockReplenished restock(const std::string& product_id, int quantity, timestamp now);
 
+  // Undoes a release() whose InventoryReleased could not be published (the stock is held again).
+  void unrelease(const std::string& order_id);
+
   // Undoes a reserve() whose outgoing event could not be published (stock back, order
   // undecided), so a redelivery decides it again.
   void rollback(const std::string& order_id);

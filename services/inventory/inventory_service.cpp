@@ -73,8 +73,13 @@ void inventory_service::handle_payment(const message& m) {
 void inventory_service::release(const std::string& order_id, const std::string& reason) {
   auto released = inventory_.release(order_id, reason, clock::system().now());
   if (!released) return;  // nothing held, or released before
-  publish_and_wait(event_bus(), topics::inventory, make_service_event(*released, name(), order_id),
-                   env().publish_timeout);
+  try {
+    publish_and_wait(event_bus(), topics::inventory,
+                     make_service_event(*released, name(), order_id), env().publish_timeout);
+  } catch (...) {
+    inventory_.unrelease(order_id);  // redelivery will release again
+    throw;
+  }
 }
 
 StockReplenished inventory_service::restock(const std::string& product_id, int quantity) {

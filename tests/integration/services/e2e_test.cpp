@@ -150,6 +150,13 @@ TEST_P(E2E, OrdersReachShippedAndWebSocketClientsSeeEveryChange) {
                     .root()["count"]
                     .as_int64() >= 1,
             true);
+  // Observability: saga states and consumer lag on /metrics.
+  const auto metrics = request(s.status(), "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("eventshop_orders{status=\"shipped\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("eventshop_consumer_lag{"), std::string::npos);
+  EXPECT_NE(request(s.inventory(), "GET", "/metrics").body.find("eventshop_events_handled_total{"),
+            std::string::npos);
   for (int p = 0; p < 6; ++p) {
     const auto h = request(s.port(p), "GET", "/health");
     EXPECT_EQ(h.status, 200);

@@ -332,3 +332,13 @@ TEST(OrderStatus, IsMonotonic) {
   EXPECT_EQ(parse_order_status("notification_sent"), notification_sent);
   EXPECT_FALSE(parse_order_status("bogus"));
 }
+
+TEST(Inventory, UnreleaseHoldsTheStockAgainForARetry) {
+  inventory::inventory inv{catalog{}};
+  ASSERT_TRUE(inv.reserve("o1", {{"product-1", 4}}, "r", t0).confirmed);
+  ASSERT_TRUE(inv.release("o1", "x", t0));
+  inv.unrelease("o1");  // the InventoryReleased could not be published
+  EXPECT_EQ(inv.stock_levels().at("product-1"), 96);
+  ASSERT_TRUE(inv.release("o1", "retry", t0));
+  EXPECT_EQ(inv.stock_levels().at("product-1"), 100);
+}
