@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps configure build test run bench format clean help \
-        run-local stop-local logs-local test-order test-inventory test-status health-check open-frontend
+        run-local stop-local logs-local run-six run-six-kafka loadgen test-order test-inventory test-status health-check open-frontend
 
 all: build
 
@@ -63,6 +63,16 @@ health-check:
 	@for port in 8080 8081 8082 8083 8084 8085; do \
 	  printf '%s ' $$port; scripts/http.sh GET http://localhost:$$port/health 2>/dev/null || echo "down"; \
 	done
+
+# More ways to run it: six processes on SQLite or on the Kafka dev broker; a load test.
+run-six:
+	@scripts/run-six-sqlite.sh
+
+run-six-kafka:
+	@scripts/run-six-kafka.sh
+
+loadgen:
+	@$(BUILD_DIR)/examples/ecommerce/eventshop-loadgen --orders 5000 --rate 2000
 
 open-frontend:
 	@echo "open http://localhost:3000"; (xdg-open http://localhost:3000 >/dev/null 2>&1 || true)
