@@ -60,22 +60,6 @@ attr lookup(std::string_view key) {
   return a_extension;
 }
 
-bool is_json_content_type(std::string_view ct) {
-  const auto semi = ct.find(';');
-  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-  while (!ct.empty() && ct.back() == ' ')
-    ct.remove_suffix(1);
-  return ct == "application/json" || ct == "text/json" ||
-         (ct.size() > 5 && ct.substr(ct.size() - 5) == "+json");
-}
-
-bool valid_extension_name(std::string_view n) {
-  if (n.empty() || n.size() > 20) return false;
-  for (char c : n)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  return true;
-}
-
 // SAX handler: depth 0 = outside, 1 = inside the envelope object, >1 = inside `data` (skipped).
 class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, envelope_handler> {
  public:
@@ -172,7 +156,7 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
     const std::string_view key{str, len};
     current_ = lookup(key);
     if (current_ == a_extension) {
-      if (!valid_extension_name(key))
+      if (!is_valid_extension_name(key))
         return fail(errc::wrong_type, "envelope attribute '" + std::string(key.substr(0, 64)) +
                                           "': extension names must be 1-20 characters a-z or 0-9");
       if (out_.extensions.contains(key))
@@ -287,6 +271,22 @@ std::string too_large_message(std::size_t size, std::size_t limit) {
 
 }  // namespace
 
+bool is_json_content_type(std::string_view ct) noexcept {
+  const auto semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ')
+    ct.remove_suffix(1);
+  return ct == "application/json" || ct == "text/json" ||
+         (ct.size() > 5 && ct.substr(ct.size() - 5) == "+json");
+}
+
+bool is_valid_extension_name(std::string_view n) noexcept {
+  if (n.empty() || n.size() > 20) return false;
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
 std::error_code decode(std::string_view json, envelope& out, std::string& message,
                        const codec_limits& limits) {
   if (json.size() > limits.max_envelope_bytes) {
@@ -375,7 +375,7 @@ void validate(const envelope& e) {
           "only JSON payloads are supported");
   require(e.dataschemaversion >= 1, "dataschemaversion", "must be >= 1");
   for (const auto& [name, value] : e.extensions) {
-    if (!valid_extension_name(name) || lookup(name) != a_extension)
+    if (!is_valid_extension_name(name) || lookup(name) != a_extension)
       throw error(errc::wrong_type, "envelope attribute '" + name +
                                         "': extension names must be 1-20 characters a-z or 0-9 "
                                         "and not a standard attribute");

@@ -15,22 +15,6 @@ void add(rd_kafka_headers_t* h, const char* name, std::string_view value) {
   rd_kafka_header_add(h, name, -1, value.data(), static_cast<ssize_t>(value.size()));
 }
 
-bool is_json_content_type(std::string_view ct) {
-  const auto semi = ct.find(';');
-  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-  while (!ct.empty() && ct.back() == ' ')
-    ct.remove_suffix(1);
-  return ct == "application/json" || ct == "text/json" ||
-         (ct.size() > 5 && ct.substr(ct.size() - 5) == "+json");
-}
-
-bool valid_extension_name(std::string_view n) {
-  if (n.empty() || n.size() > 20) return false;
-  for (char c : n)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  return true;
-}
-
 std::error_code fail(errc code, std::string& problem, std::string text) {
   problem = std::move(text);
   return make_error_code(code);
@@ -161,7 +145,7 @@ std::error_code decode_record(const rd_kafka_message_t& record, envelope& out, s
       } else if (attr == "datacontenttype" || attr == "data" || attr == "specversion") {
         return fail(errc::wrong_type, problem,
                     "header '" + std::string(key) + "': not allowed in binary mode");
-      } else if (valid_extension_name(attr)) {
+      } else if (is_valid_extension_name(attr)) {
         out.extensions.insert_or_assign(std::string(attr), std::string(text));
       } else {
         return fail(errc::wrong_type, problem,

@@ -41,4 +41,10 @@ std::error_code decode(std::string_view json, envelope& out, std::string& messag
 // Throws eventshop::error naming the attribute.
 void validate(const envelope& e);
 
+// The rules validate() and decode() apply, for other bindings (Kafka headers) to share:
+// a JSON media type ("application/json", "text/json", "*+json", parameters allowed), and a
+// CloudEvents extension name (1-20 characters of a-z and 0-9).
+bool is_json_content_type(std::string_view content_type) noexcept;
+bool is_valid_extension_name(std::string_view name) noexcept;
+
 }  // namespace eventshop
