@@ -103,7 +103,18 @@ void check_location(const open_params& p) {
 }
 
 // Refuses a file of another application or of a newer eventshop, without writing to it.
+// The three reads must see one snapshot: another process may be creating the schema right now,
+// and autocommit reads could see its tables without (yet) its marker.
 void check_identity(connection& c) {
+  const bool own_snapshot = !c.in_transaction();
+  if (own_snapshot) c.exec("BEGIN");
+  struct end_snapshot {
+    connection& c;
+    bool active;
+    ~end_snapshot() {
+      if (active) c.rollback();  // a read-only transaction: nothing to commit
+    }
+  } end{c, own_snapshot};
   const auto target = schema_version();
   const auto app = pragma_int(c, "PRAGMA application_id");
   const auto version = pragma_int(c, "PRAGMA user_version");
@@ -124,6 +135,25 @@ void check_identity(connection& c) {
                 "sqlite: database '" + c.path() + "' has schema version " +
                     std::to_string(version) + ", newer than this build of eventshop supports (" +
                     std::to_string(target) + "); upgrade eventshop to open it");
+}
+
+// Switching the journal mode needs the file to itself, and SQLite answers SQLITE_BUSY at once
+// (without the busy handler) when another opener holds a lock: retry until busy_timeout.
+std::string switch_to_wal(connection& c, std::chrono::milliseconds busy_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    try {
+      auto mode = c.prepare("PRAGMA journal_mode=WAL");
+      std::string got = mode.step() ? std::string(mode.text(0)) : "";
+      mode.reset();
+      return got;
+    } catch (const error& e) {
+      if (e.code() != make_error_code(errc::timeout) ||
+          std::chrono::steady_clock::now() >= deadline)
+        throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void migrate(connection& c) {
@@ -257,9 +287,7 @@ connection::connection(const open_params& p) : path_(p.path) {
   try {
     // The first read tells a foreign file apart ("file is not a database").
     check_identity(*this);
-    auto mode = prepare("PRAGMA journal_mode=WAL");
-    std::string got = mode.step() ? std::string(mode.text(0)) : "";
-    mode.reset();
+    const std::string got = switch_to_wal(*this, p.busy_timeout);
     if (got != "wal")
       throw error(errc::backend_error, "sqlite: could not switch '" + p.path +
                                            "' to WAL mode (journal_mode is '" + got + "')");

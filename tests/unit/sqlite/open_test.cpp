@@ -5,7 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <latch>
+#include <thread>
+#include <vector>
 
 #include "eventshop/core/error.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
@@ -73,6 +77,34 @@ TEST(SqliteOpen, CreatesANewDatabaseWithEveryMigrationRecorded) {
   // Opening again changes nothing.
   { sqlite_bus bus(at(path)); }
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"), version);
+}
+
+// Processes that start together (a consumer and a publisher) open a brand-new file at the same
+// moment: whoever comes second must not mistake the half-created schema for a foreign database.
+TEST(SqliteOpen, OpenersRacingOnANewFileAllSucceed) {
+  temp_dir dir;
+  constexpr int openers = 6;
+  for (int round = 0; round < 15; ++round) {
+    const auto path = dir.file("race-" + std::to_string(round) + ".db");
+    std::latch start(openers);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < openers; ++i)
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        try {
+          sqlite_bus bus(at(path));
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << "round " << round << ": " << e.what();
+          ++failures;
+        }
+      });
+    for (auto& t : threads)
+      t.join();
+    ASSERT_EQ(failures.load(), 0);
+    EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"),
+              query_int(path, "PRAGMA user_version"));
+  }
 }
 
 TEST(SqliteOpen, MissingDirectoryIsNamed) {
