@@ -76,7 +76,7 @@ BENCHMARK(BM_OrderCreatedDecode);
 // through the bus: an id, a timestamp and a JSON payload), so the figure is the bus's own.
 void BM_MemoryBusThroughput(benchmark::State& state) {
   constexpr int batch = 20'000;
-  memory_bus bus({.partitions = 8, .retention = 1'000'000, .max_batch = 1024});
+  memory_bus bus({.partitions = 8, .retention = 16'384, .max_batch = 1024});
   std::atomic<std::int64_t> delivered{0};
   std::mutex mutex;
   std::condition_variable cv;
@@ -103,7 +103,8 @@ void BM_MemoryBusThroughput(benchmark::State& state) {
       target = delivered.load() + batch;
     }
     state.ResumeTiming();
-    for (auto& e : prepared) bus.publish("bench", std::move(e), nullptr);
+    for (auto& e : prepared)
+      bus.publish("bench", std::move(e), nullptr);
     std::unique_lock lock(mutex);
     cv.wait(lock, [&] { return delivered.load() >= target; });
   }

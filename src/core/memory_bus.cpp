@@ -175,7 +175,7 @@ struct member {
 
   std::mutex wake_mutex;
   std::condition_variable wake_cv;
-  bool signaled = false;
+  std::atomic<bool> signaled{false};  // a wake-up is on its way (set once per sleep)
   std::atomic<bool> sleeping{false};
   std::atomic<bool> stop{false};
 
@@ -183,10 +183,12 @@ struct member {
   std::vector<std::int32_t> assigned;
   std::atomic<std::uint64_t> assign_gen{0};
 
+  // Only the first publisher to find the member asleep pays for the futex wake; the ones that
+  // follow while it is still waking up see `signaled` and go on.
   void wake() {
-    if (sleeping.load(std::memory_order_seq_cst)) {
+    if (sleeping.load(std::memory_order_seq_cst) &&
+        !signaled.exchange(true, std::memory_order_acq_rel)) {
       std::lock_guard lock(wake_mutex);
-      signaled = true;
       wake_cv.notify_one();
     }
   }
@@ -313,17 +315,17 @@ void member::run() {
     }
     if (arrived) continue;
     // Sleep protocol: announce, re-check, then wait. A publisher that appends after the re-check
-    // sees `sleeping` and signals under wake_mutex, so no wake-up is lost.
+    // sees `sleeping`, sets `signaled` and notifies under wake_mutex, so no wake-up is lost.
     sleeping.store(true, std::memory_order_seq_cst);
     if (!has_work(parts) && assign_gen.load() == gen) {
       std::unique_lock lock(wake_mutex);
-      auto ready = [this] { return signaled || stop.load(); };
+      auto ready = [this] { return signaled.load() || stop.load(); };
       if (next_retry == steady::time_point::max())
         wake_cv.wait(lock, ready);
       else
         wake_cv.wait_until(lock, next_retry, ready);
-      signaled = false;
     }
+    signaled.store(false);  // a stale signal only costs one extra pass, never a lost wake-up
     sleeping.store(false, std::memory_order_relaxed);
   }
 }
@@ -343,7 +345,7 @@ class memory_subscription final : public detail::subscription_state {
       m->stop.store(true);
       {
         std::lock_guard w(m->wake_mutex);
-        m->signaled = true;
+        m->signaled.store(true);
         m->wake_cv.notify_one();
       }
     }
