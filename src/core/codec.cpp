@@ -5,8 +5,6 @@
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <charconv>
 #include <cstdint>
@@ -384,58 +382,102 @@ void validate(const envelope& e) {
   require(p != std::string::npos && e.data[p] == '{', "data", "must be a JSON object");
 }
 
+namespace {
+
+// Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
+// RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  const char* run = s.data();
+  const char* const end = s.data() + s.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(run, p);
+    run = p + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"", 2);
+        break;
+      case '\\':
+        out.append("\\\\", 2);
+        break;
+      case '\n':
+        out.append("\\n", 2);
+        break;
+      case '\r':
+        out.append("\\r", 2);
+        break;
+      case '\t':
+        out.append("\\t", 2);
+        break;
+      case '\b':
+        out.append("\\b", 2);
+        break;
+      case '\f':
+        out.append("\\f", 2);
+        break;
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        out.append(u, 6);
+      }
+    }
+  }
+  out.append(run, end);
+  out.push_back('"');
+}
+
+// `"name":"value"` after a comma; the names are the fixed attribute names (no escaping needed).
+void append_attribute(std::string& out, std::string_view comma_quoted_name_colon,
+                      std::string_view value) {
+  out.append(comma_quoted_name_colon);
+  append_json_string(out, value);
+}
+
+}  // namespace
+
+// Written by hand rather than through RapidJSON's writer: the attribute names are constants, the
+// values are short strings that rarely need escaping, and `data` is already JSON text. This
+// appends straight into `out` without an intermediate buffer.
 void encode_to(std::string& out, const envelope& e, const codec_limits& limits) {
-  thread_local rapidjson::StringBuffer buffer;
-  buffer.Clear();
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&w](std::string_view s) { w.String(s.data(), static_cast<SizeType>(s.size())); };
-  auto key = [&w](std::string_view s) { w.Key(s.data(), static_cast<SizeType>(s.size())); };
-  w.StartObject();
-  key("specversion");
-  str("1.0");
-  key("id");
-  str(e.id);
-  key("source");
-  str(e.source);
-  key("type");
-  str(e.type);
-  if (!e.subject.empty()) {
-    key("subject");
-    str(e.subject);
-  }
-  key("time");
-  char time_buf[24];
-  write_rfc3339(time_buf, e.time);
-  w.String(time_buf, 24);
-  key("datacontenttype");
-  str(e.datacontenttype);
-  key("dataschemaversion");
-  w.Int64(e.dataschemaversion);
-  if (!e.correlationid.empty()) {
-    key("correlationid");
-    str(e.correlationid);
-  }
-  if (!e.causationid.empty()) {
-    key("causationid");
-    str(e.causationid);
-  }
-  if (!e.traceparent.empty()) {
-    key("traceparent");
-    str(e.traceparent);
-  }
-  for (const auto& [name, value] : e.extensions) {
-    key(name);
-    str(value);
-  }
-  key("data");
   const auto p = e.data.find_first_not_of(" \t\r\n");
   if (p == std::string::npos || e.data[p] != '{')
     throw error(errc::malformed_event, "envelope attribute 'data': must be a JSON object");
-  w.RawValue(e.data.data(), e.data.size(), rapidjson::kObjectType);
-  w.EndObject();
-  if (buffer.GetSize() > limits.max_envelope_bytes)
-    throw error(errc::too_large, too_large_message(buffer.GetSize(), limits.max_envelope_bytes));
-  out.append(buffer.GetString(), buffer.GetSize());
+  const std::size_t start = out.size();
+  out.reserve(start + 256 + e.id.size() + e.source.size() + e.type.size() + e.subject.size() +
+              e.correlationid.size() + e.causationid.size() + e.traceparent.size() + e.data.size());
+  out.append(R"({"specversion":"1.0","id":)");
+  append_json_string(out, e.id);
+  append_attribute(out, R"(,"source":)", e.source);
+  append_attribute(out, R"(,"type":)", e.type);
+  if (!e.subject.empty()) append_attribute(out, R"(,"subject":)", e.subject);
+  out.append(R"(,"time":")");
+  char time_buf[24];
+  write_rfc3339(time_buf, e.time);
+  out.append(time_buf, sizeof time_buf);
+  out.push_back('"');
+  append_attribute(out, R"(,"datacontenttype":)", e.datacontenttype);
+  out.append(R"(,"dataschemaversion":)");
+  char number[24];
+  const auto [number_end, ec] = std::to_chars(number, number + sizeof number, e.dataschemaversion);
+  out.append(number, number_end);
+  if (!e.correlationid.empty()) append_attribute(out, R"(,"correlationid":)", e.correlationid);
+  if (!e.causationid.empty()) append_attribute(out, R"(,"causationid":)", e.causationid);
+  if (!e.traceparent.empty()) append_attribute(out, R"(,"traceparent":)", e.traceparent);
+  for (const auto& [name, value] : e.extensions) {
+    out.push_back(',');
+    append_json_string(out, name);
+    out.push_back(':');
+    append_json_string(out, value);
+  }
+  out.append(R"(,"data":)");
+  out.append(e.data);
+  out.push_back('}');
+  if (const auto size = out.size() - start; size > limits.max_envelope_bytes) {
+    out.resize(start);
+    throw error(errc::too_large, too_large_message(size, limits.max_envelope_bytes));
+  }
 }
 
 std::string encode(const envelope& e, const codec_limits& limits) {

@@ -67,6 +67,42 @@ TEST(Codec, EncodeDecodeRoundTrip) {
   EXPECT_NE(text.find(R"("specversion":"1.0")"), std::string::npos);
 }
 
+// Every byte that JSON requires escaped (controls, quote, backslash) and UTF-8 that it does not:
+// the encoded text must be valid JSON (checked by the independent DOM parser) and decode back
+// to the same strings.
+TEST(Codec, StringsNeedingEscapesSurviveTheRoundTrip) {
+  envelope e = decode(valid);
+  std::string tricky = "q\"b\\s/ \u00e9\u65e5 ";
+  for (char c = 1; c < 0x20; ++c)
+    tricky.push_back(c);
+  tricky.push_back('\0');
+  tricky += "end";
+  e.subject = tricky;
+  e.source = "/eventshop/\x7f\"quoted\"";
+  e.extensions["tenant"] = tricky;
+  const std::string text = encode(e);
+  json_document doc(text);
+  EXPECT_EQ(doc.root()["subject"].as_string(), tricky);
+  EXPECT_EQ(doc.root()["tenant"].as_string(), tricky);
+  EXPECT_EQ(decode(text), e);
+  EXPECT_NE(text.find(R"(\u0001)"), std::string::npos);
+  EXPECT_NE(text.find(R"(\n)"), std::string::npos);
+}
+
+TEST(Codec, AFailedEncodeLeavesTheOutputAsItWas) {
+  envelope e = decode(valid);
+  std::string out = "prefix";
+  e.data = "{\"blob\":\"" + std::string(2 << 20, 'x') + "\"}";
+  EXPECT_THROW(encode_to(out, e), error);
+  EXPECT_EQ(out, "prefix");
+  e.data = "[1]";
+  EXPECT_THROW(encode_to(out, e), error);
+  EXPECT_EQ(out, "prefix");
+  e.data = "{}";
+  encode_to(out, e);
+  EXPECT_EQ(decode(std::string_view(out).substr(6)), e);
+}
+
 TEST(Codec, OptionalAttributesMayBeAbsent) {
   std::string j = with("subject", "");
   j = j.substr(0, j.size());
