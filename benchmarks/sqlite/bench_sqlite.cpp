@@ -139,7 +139,7 @@ void check(int rc, sqlite3* db) {
 void BM_SqliteRawBatchInsert(benchmark::State& state) {
   temp_dir dir;
   const auto path = (dir.path / "raw.db").string();
-  { sqlite::sqlite_bus make_schema({.path = path}); }  // the same tables and index as the bus
+  { sqlite::sqlite_bus make_schema({.path = path}); }  // the same table and page size as the bus
   sqlite3* db = nullptr;
   check(sqlite3_open(path.c_str(), &db), db);
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", nullptr, nullptr,
@@ -162,12 +162,13 @@ void BM_SqliteRawBatchInsert(benchmark::State& state) {
     parts[static_cast<std::size_t>(i)] = partition_for(e.key(), 8);
   }
   sqlite3_stmt* ins = nullptr;
-  check(sqlite3_prepare_v2(
-            db, "INSERT INTO es_events(topic_id, part, off, key, envelope) VALUES (1, ?, ?, ?, ?)",
-            -1, &ins, nullptr),
+  check(sqlite3_prepare_v2(db,
+                           "INSERT INTO es_events(topic_id, part, off, seq, key, envelope) VALUES "
+                           "(1, ?, ?, ?, ?, ?)",
+                           -1, &ins, nullptr),
         db);
   std::vector<std::int64_t> next(8, 0);
-  std::int64_t total = 0, txns = 0;
+  std::int64_t total = 0, txns = 0, seq = 1;
   const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     for (std::size_t i = 0; i < rows;) {
@@ -176,8 +177,9 @@ void BM_SqliteRawBatchInsert(benchmark::State& state) {
       for (; i < end; ++i) {
         sqlite3_bind_int(ins, 1, parts[i]);
         sqlite3_bind_int64(ins, 2, next[static_cast<std::size_t>(parts[i])]++);
-        sqlite3_bind_text(ins, 3, keys[i].data(), static_cast<int>(keys[i].size()), SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 4, json[i].data(), static_cast<int>(json[i].size()), SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, seq++);
+        sqlite3_bind_text(ins, 4, keys[i].data(), static_cast<int>(keys[i].size()), SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 5, json[i].data(), static_cast<int>(json[i].size()), SQLITE_STATIC);
         check(sqlite3_step(ins), db);
         sqlite3_reset(ins);
       }

@@ -61,6 +61,22 @@ CREATE TABLE es_processed(grp TEXT NOT NULL, event_id TEXT NOT NULL, handled_at 
                           PRIMARY KEY(grp, event_id)) WITHOUT ROWID;
 CREATE TABLE es_checkpoints(name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
 )sql"},
+    // The events clustered by their position: a partition's events are contiguous in the b-tree,
+    // so a consumer reads them sequentially (no index lookup then table lookup per row) and an
+    // append updates one b-tree instead of a table and an index. The global sequence is kept,
+    // assigned by the appending transaction from es_sequence.
+    {4, "bus: events clustered by (topic, partition, offset); global sequence counter",
+     R"sql(
+CREATE TABLE es_events_v4(topic_id INTEGER NOT NULL, part INTEGER NOT NULL, off INTEGER NOT NULL,
+                          seq INTEGER NOT NULL, key TEXT NOT NULL, envelope BLOB NOT NULL,
+                          PRIMARY KEY(topic_id, part, off)) WITHOUT ROWID;
+INSERT INTO es_events_v4(topic_id, part, off, seq, key, envelope)
+  SELECT topic_id, part, off, seq, key, envelope FROM es_events ORDER BY topic_id, part, off;
+DROP TABLE es_events;
+ALTER TABLE es_events_v4 RENAME TO es_events;
+CREATE TABLE es_sequence(id INTEGER PRIMARY KEY CHECK (id = 1), next_seq INTEGER NOT NULL);
+INSERT INTO es_sequence(id, next_seq) SELECT 1, coalesce(max(seq), 0) + 1 FROM es_events;
+)sql"},
 };
 
 std::string sqlite_message(sqlite3* db, int rc) {
@@ -285,6 +301,8 @@ connection::connection(const open_params& p) : path_(p.path) {
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(p.busy_timeout.count()));
   try {
+    // Only takes effect on a new, empty file (before its first page is written).
+    if (p.page_size > 0) exec(("PRAGMA page_size=" + std::to_string(p.page_size)).c_str());
     // The first read tells a foreign file apart ("file is not a database").
     check_identity(*this);
     const std::string got = switch_to_wal(*this, p.busy_timeout);

@@ -69,6 +69,7 @@ struct open_params {
   sync_level sync = sync_level::full;
   std::chrono::milliseconds busy_timeout{5000};
   bool create = true;
+  int page_size = 0;  // for a file this connection creates; 0 = SQLite's default (4096)
 };
 
 // One connection. Distinct objects: safe. Shared objects: unsafe (opened NOMUTEX).

@@ -6,12 +6,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <latch>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "eventshop/core/error.hpp"
+#include "eventshop/core/registry.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
 #include "temp_dir.hpp"
 
@@ -164,17 +168,69 @@ TEST(SqliteOpen, ANewerSchemaIsRefusedWithBothVersions) {
 TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
   temp_dir dir;
   const auto path = dir.file("old.db");
-  { sqlite_bus bus(at(path)); }
-  // Simulate a file written by a build that knew only migration 1.
+  {
+    sqlite_bus bus(at(path));
+    for (int i = 0; i < 40; ++i) {
+      event_options o;
+      o.source = "/eventshop/test";
+      o.subject = "k" + std::to_string(i % 5);
+      bus.publish("t", make_envelope("TestEvent", 1, "{\"n\":" + std::to_string(i) + "}", o)).get();
+    }
+  }
+  // Simulate a file written by a build that knew only migration 1: events in a rowid table with a
+  // position index, no event store, outbox or sequence table.
   exec_raw(path,
+           "CREATE TABLE v1(seq INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, part INTEGER NOT "
+           "NULL, off INTEGER NOT NULL, key TEXT NOT NULL, envelope BLOB NOT NULL); "
+           "INSERT INTO v1 SELECT seq, topic_id, part, off, key, envelope FROM es_events; "
+           "DROP TABLE es_events; ALTER TABLE v1 RENAME TO es_events; "
+           "CREATE UNIQUE INDEX es_events_position ON es_events(topic_id, part, off); "
+           "DROP TABLE es_sequence; "
            "DROP TABLE es_outbox; DROP TABLE es_processed; DROP TABLE es_checkpoints; "
            "DROP TABLE es_streams; DROP TABLE es_store; DROP TABLE es_snapshots; "
            "DELETE FROM eventshop_schema WHERE version > 1; PRAGMA user_version = 1");
-  { sqlite_bus bus(at(path)); }
-  EXPECT_GE(query_int(path, "PRAGMA user_version"), 3);
+  {
+    sqlite_bus bus(at(path));
+    // Appending continues the offsets and the global sequence of the migrated events.
+    for (int i = 40; i < 50; ++i) {
+      event_options o;
+      o.source = "/eventshop/test";
+      o.subject = "k" + std::to_string(i % 5);
+      bus.publish("t", make_envelope("TestEvent", 1, "{\"n\":" + std::to_string(i) + "}", o)).get();
+    }
+    std::mutex m;
+    std::condition_variable cv;
+    std::map<std::string, std::vector<int>> per_key;
+    int seen = 0;
+    auto sub = bus.subscribe("t", "reader", [&](const message& msg) {
+      std::lock_guard lock(m);
+      per_key[msg.event.subject].push_back(std::stoi(msg.event.data.substr(5)));
+      ++seen;
+      cv.notify_all();
+    });
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen >= 50; }));
+    EXPECT_EQ(seen, 50);
+    for (auto& [key, ns] : per_key) {
+      ASSERT_EQ(ns.size(), 10u) << key;
+      for (std::size_t i = 0; i < ns.size(); ++i)
+        EXPECT_EQ(ns[i], std::stoi(key.substr(1)) + 5 * static_cast<int>(i)) << key;
+    }
+  }
+  EXPECT_EQ(query_int(path, "PRAGMA user_version"), query_int(path,
+                                                              "SELECT max(version) FROM "
+                                                              "eventshop_schema"));
+  EXPECT_GE(query_int(path, "PRAGMA user_version"), 4);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='es_outbox'"), 1);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"),
             query_int(path, "PRAGMA user_version"));
+  EXPECT_EQ(query_int(path, "SELECT count(DISTINCT seq) FROM es_events"), 50);
+  EXPECT_EQ(query_int(path, "SELECT max(seq) FROM es_events"), 50);
+  EXPECT_EQ(query_int(path,
+                      "SELECT count(*) FROM es_partitions p WHERE p.next_offset <> (SELECT "
+                      "count(*) FROM es_events e WHERE e.topic_id=p.topic_id AND "
+                      "e.part=p.part)"),
+            0);
 }
 
 TEST(SqliteOpen, ReadOnlyDirectoryIsNamed) {

@@ -1,0 +1,139 @@
+// The canonical-form reader of stored envelopes must never accept what the strict decoder
+// rejects, and must produce exactly the strict decoder's envelope when it accepts.
+#include "stored_envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "eventshop/core/codec.hpp"
+#include "eventshop/core/registry.hpp"
+
+namespace eventshop::sqlite {
+namespace {
+
+envelope sample() {
+  event_options o;
+  o.source = "/eventshop/order";
+  o.subject = "order-17";
+  auto e = make_envelope(
+      "OrderCreated", 2,
+      R"({"order_id":"order-17","items":[{"product_id":"p-1","quantity":2,"unit_price":29.99}],"total":59.98,"note":null,"ok":true})",
+      o);
+  e.correlationid = "0190a0b1-0000-7000-8000-000000000001";
+  e.causationid = "req-9";
+  e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  e.extensions["tenant"] = "acme";
+  e.extensions["zone"] = "eu1";
+  return e;
+}
+
+// Accepts only when the strict decoder accepts, with the same result.
+void expect_agrees(const std::string& json, bool expect_fast) {
+  envelope fast;
+  const bool accepted = detail::decode_canonical(json, fast);
+  EXPECT_EQ(accepted, expect_fast) << json;
+  if (!accepted) return;
+  envelope strict;
+  std::string problem;
+  ASSERT_FALSE(decode(json, strict, problem)) << problem << "\n" << json;
+  EXPECT_EQ(fast, strict) << json;
+}
+
+TEST(SqliteStoredEnvelope, ReadsWhatEncodeWrites) {
+  expect_agrees(encode(sample()), true);
+  auto minimal = sample();
+  minimal.subject.clear();
+  minimal.correlationid.clear();
+  minimal.causationid.clear();
+  minimal.traceparent.clear();
+  minimal.extensions.clear();
+  minimal.data = "{}";
+  expect_agrees(encode(minimal), true);
+  auto only_trace = minimal;
+  only_trace.traceparent = "00-1-2-01";
+  expect_agrees(encode(only_trace), true);
+  auto unicode_data = sample();
+  unicode_data.data = R"({"name":"caf\u00e9 \"x\"","raw":"déjà vu","n":[1,2.5e3,-0.1]})";
+  expect_agrees(encode(unicode_data), true);
+}
+
+TEST(SqliteStoredEnvelope, LeavesEscapedOrUnusualInputToTheStrictDecoder) {
+  auto quoted = sample();
+  quoted.subject = "order \"17\"";  // escaped by encode()
+  expect_agrees(encode(quoted), false);
+  auto accented = sample();
+  accented.source = "/eventshop/caf\xc3\xa9";  // non-ASCII attribute
+  expect_agrees(encode(accented), false);
+  const std::string canonical = encode(sample());
+  expect_agrees(" " + canonical, false);   // whitespace
+  expect_agrees(canonical + "\n", false);  // trailing
+  expect_agrees(R"({"id":"x","specversion":"1.0","source":"s","type":"t","time":)"
+                R"("2026-11-23T10:00:00.123Z","data":{}})",
+                false);  // another attribute order (valid, but not canonical)
+}
+
+TEST(SqliteStoredEnvelope, RejectsWhatTheStrictDecoderRejects) {
+  const std::string head = R"({"specversion":"1.0","id":"e1","source":"/s","type":"T",)";
+  const std::string time = R"("time":"2026-11-23T10:00:00.123Z",)";
+  const std::string ct = R"("datacontenttype":"application/json","dataschemaversion":1,)";
+  const std::string ok = head + time + ct + R"("data":{"a":1}})";
+  expect_agrees(ok, true);
+  for (const std::string& bad : std::vector<std::string>{
+           head + R"("time":"yesterday",)" + ct + R"("data":{}})",
+           head + time + R"("datacontenttype":"text/plain","dataschemaversion":1,"data":{}})",
+           head + time + R"("datacontenttype":"application/json","dataschemaversion":0,"data":{}})",
+           head + time + ct + R"("data":{"a":}})",
+           head + time + ct + R"("data":{"a":1}x})",
+           head + time + ct + R"("data":[1]})",
+           head + time + ct + R"("data":{"a":"\x01"}})",
+           head + time + ct + R"("Bad":"x","data":{}})",
+           head + time + ct + R"("subject":"x","data":{}})",
+           head + time + ct + R"("ext":"a","ext":"b","data":{}})",
+           R"({"specversion":"1.0","id":"","source":"/s","type":"T",)" + time + ct +
+               R"("data":{}})",
+           head + time + ct + R"("data":{"a":"caf)" + std::string("\xc3\x28") + R"("}})",
+           head + time + ct + R"("data":{"a":1})",
+       }) {
+    envelope e;
+    EXPECT_FALSE(detail::decode_canonical(bad, e)) << bad;
+  }
+}
+
+// Random corruption of canonical envelopes: whatever the fast reader accepts, the strict decoder
+// accepts too, with the same result.
+TEST(SqliteStoredEnvelope, NeverAcceptsMoreThanTheStrictDecoder) {
+  std::mt19937 rng(12345);
+  const std::string base = encode(sample());
+  const std::string alphabet = "{}[]\":,\\ 0a-.\x01\xc3\x80";
+  int accepted = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string s = base;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits; ++k) {
+      const auto pos = rng() % s.size();
+      switch (rng() % 3) {
+        case 0:
+          s[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          s.erase(pos, 1);
+          break;
+        default:
+          s.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+      }
+    }
+    envelope fast;
+    if (!detail::decode_canonical(s, fast)) continue;
+    ++accepted;
+    envelope strict;
+    std::string problem;
+    ASSERT_FALSE(decode(s, strict, problem)) << problem << "\n" << s;
+    ASSERT_EQ(fast, strict) << s;
+  }
+  EXPECT_GT(accepted, 100);  // the property was exercised, not vacuously true
+}
+
+}  // namespace
+}  // namespace eventshop::sqlite
