@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "eventshop/core/error.hpp"
+#include "text.hpp"
 
 namespace eventshop {
 namespace {
@@ -248,17 +249,7 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::string message_;
 };
 
-bool is_ascii(std::string_view s) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    if (word & 0x8080808080808080ULL) return false;
-  }
-  for (; i < s.size(); ++i)
-    if (static_cast<unsigned char>(s[i]) & 0x80) return false;
-  return true;
-}
+using detail::is_ascii;
 
 constexpr unsigned required_attrs = a_specversion | a_id | a_source | a_type | a_time | a_data;
 

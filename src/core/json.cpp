@@ -6,8 +6,11 @@
 #include <rapidjson/writer.h>
 
 #include <cmath>
+#include <cstddef>
+#include <string>
 
 #include "eventshop/core/error.hpp"
+#include "text.hpp"
 
 namespace eventshop {
 
@@ -179,14 +182,33 @@ std::string json_view::dump() const {
   return {sb.GetString(), sb.GetSize()};
 }
 
+// Payloads are small: the DOM of a typical event fits the inline buffer, so a document costs one
+// allocation instead of RapidJSON's default 64 KiB pool chunk plus a parse stack. The text is
+// parsed in situ from a private copy (strings unescaped in place, not copied character by
+// character through a bounds-checked stream).
 struct json_document::impl {
-  rapidjson::Document doc;
+  alignas(std::max_align_t) char buffer[2048];
+  rapidjson::MemoryPoolAllocator<> pool{buffer, sizeof buffer, 8192};
+  rapidjson::Document doc{&pool, 256};
+  std::string text;
 };
 
 json_document::json_document(std::string_view text) : impl_(std::make_unique<impl>()) {
-  constexpr unsigned flags =
-      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
-  impl_->doc.Parse<flags>(text.data(), text.size());
+  constexpr unsigned flags = rapidjson::kParseFullPrecisionFlag;
+  constexpr unsigned validate = rapidjson::kParseValidateEncodingFlag;
+  auto& doc = impl_->doc;
+  // A NUL byte is never valid JSON (outside strings, nor unescaped inside them), and parsers
+  // that read up to a NUL would stop there and accept what came before it.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    throw error(errc::malformed_event,
+                "not valid JSON at offset " + std::to_string(nul) + ": a NUL byte");
+  impl_->text.assign(text);
+  char* in = impl_->text.data();
+  // UTF-8 validation is per character; pure ASCII (the usual payload) cannot fail it.
+  if (detail::is_ascii(text))
+    doc.ParseInsitu<flags>(in);
+  else
+    doc.ParseInsitu<flags | validate>(in);
   if (impl_->doc.HasParseError()) {
     throw error(errc::malformed_event, "not valid JSON at offset " +
                                            std::to_string(impl_->doc.GetErrorOffset()) + ": " +

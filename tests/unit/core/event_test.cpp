@@ -96,6 +96,26 @@ TEST(TypedEvent, UnknownFieldsAreIgnoredForForwardCompatibility) {
   EXPECT_EQ(p.id, "x");
 }
 
+TEST(JsonDocument, ParsesEscapesUtf8AndLargeDocumentsAndRejectsWhatIsNotJson) {
+  // Escapes are unescaped (the in-situ path), non-ASCII text is kept.
+  const json_document doc(R"({"s":"a\"b\\c\u00e9\n","u":"日本","n":-12.5,"b":true})");
+  EXPECT_EQ(doc.root()["s"].as_string(), "a\"b\\c\u00e9\n");
+  EXPECT_EQ(doc.root()["u"].as_string(), "日本");
+  // Larger than the document's inline buffer.
+  std::string big = "[";
+  for (int i = 0; i < 5000; ++i)
+    big += (i ? "," : "") + std::to_string(i);
+  big += "]";
+  const json_document large(big);
+  ASSERT_TRUE(large.root().is_array());
+  EXPECT_EQ(large.root().size(), 5000u);
+  // Invalid UTF-8, an embedded NUL, trailing garbage, truncation: all errors.
+  for (const std::string& bad : {std::string("{\"s\":\"\xff\"}"), std::string("{\"a\":1}\0x", 9),
+                                 std::string("{\"a\":1} x"), std::string("{\"a\":")}) {
+    EXPECT_THROW(json_document{bad}, error) << bad;
+  }
+}
+
 TEST(TypedEvent, MoneyIsExactInCents) {
   json_writer w;
   for (std::int64_t c : {0LL, 1LL, 5LL, 10LL, 99LL, 100LL, 5998LL, 199999LL, -250LL}) {
