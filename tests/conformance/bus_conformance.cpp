@@ -122,11 +122,23 @@ TEST_P(bus_conformance, EventsOfOneKeyArriveInPublishOrder) {
     for (int k = 0; k < keys; ++k)
       events.push_back(make("key-" + std::to_string(k), i));
   publish_all(*b, "conf.order", std::move(events));
-  ASSERT_TRUE(got.wait_for_count(static_cast<std::size_t>(keys * per_key), be.timeout));
+  // Wait for every distinct event: at-least-once allows some to come twice.
+  const auto distinct = [](const std::vector<seen>& v) {
+    std::set<std::pair<std::string, int>> unique;
+    for (const auto& s : v)
+      unique.emplace(s.key, s.seq);
+    return unique.size();
+  };
+  ASSERT_TRUE(got.wait_until(
+      [&](const std::vector<seen>& v) { return distinct(v) >= std::size_t(keys * per_key); },
+      be.timeout));
+  // A rebalance may replay a key from its last committed offset (a redelivery, allowed), but no
+  // event of a key is ever delivered before every event published ahead of it.
   std::map<std::string, int> last;
   for (const auto& s : got.snapshot()) {
     auto [it, fresh] = last.try_emplace(s.key, -1);
-    EXPECT_EQ(s.seq, it->second + 1) << "key " << s.key << " out of order";
+    EXPECT_LE(s.seq, it->second + 1)
+        << "key " << s.key << ": event " << s.seq << " came before event " << it->second + 1;
     it->second = s.seq;
   }
   EXPECT_EQ(last.size(), static_cast<std::size_t>(keys));
