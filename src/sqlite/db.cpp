@@ -311,8 +311,8 @@ connection::connection(const open_params& p) : path_(p.path) {
                                            "' to WAL mode (journal_mode is '" + got + "')");
     exec(p.sync == sync_level::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=OFF");
-    // Readers stream through large event tables: map the file instead of pread per page.
-    exec("PRAGMA mmap_size=1073741824");
+    // Map the file instead of pread per page - unless the caller measured otherwise (the bus).
+    exec(p.mmap ? "PRAGMA mmap_size=1073741824" : "PRAGMA mmap_size=0");
     exec("PRAGMA cache_size=-16384");
     if (pragma_int(*this, "PRAGMA user_version") != schema_version() ||
         pragma_int(*this, "PRAGMA application_id") != application_id)

@@ -70,6 +70,7 @@ struct open_params {
   std::chrono::milliseconds busy_timeout{5000};
   bool create = true;
   int page_size = 0;  // for a file this connection creates; 0 = SQLite's default (4096)
+  bool mmap = true;   // read the file through a 1 GiB memory map (else pread into the cache)
 };
 
 // One connection. Distinct objects: safe. Shared objects: unsafe (opened NOMUTEX).

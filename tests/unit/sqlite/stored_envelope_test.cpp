@@ -56,7 +56,11 @@ TEST(SqliteStoredEnvelope, ReadsWhatEncodeWrites) {
   expect_agrees(encode(only_trace), true);
   auto unicode_data = sample();
   unicode_data.data = R"({"name":"caf\u00e9 \"x\"","raw":"déjà vu","n":[1,2.5e3,-0.1]})";
-  expect_agrees(encode(unicode_data), true);
+  expect_agrees(encode(unicode_data), false);  // raw UTF-8: validated by the strict decoder
+  auto rich = sample();
+  rich.data = R"({"s":"a\"b\\c\/d\n\u00e9\t","n":-0.5e+3,"z":0,"a":[true,false,null,{},[]],)"
+              R"("o":{ "k" : [ 1 , 2 ] }})";
+  expect_agrees(encode(rich), true);
 }
 
 TEST(SqliteStoredEnvelope, LeavesEscapedOrUnusualInputToTheStrictDecoder) {
@@ -69,6 +73,15 @@ TEST(SqliteStoredEnvelope, LeavesEscapedOrUnusualInputToTheStrictDecoder) {
   const std::string canonical = encode(sample());
   expect_agrees(" " + canonical, false);   // whitespace
   expect_agrees(canonical + "\n", false);  // trailing
+  auto surrogates = sample();
+  surrogates.data = R"({"emoji":"\ud83d\ude00"})";  // pairs are checked by the strict decoder
+  expect_agrees(encode(surrogates), false);
+  auto raw_utf8 = sample();
+  raw_utf8.data = "{\"name\":\"caf\xc3\xa9\"}";  // UTF-8 validation: the strict decoder
+  expect_agrees(encode(raw_utf8), false);
+  auto deep = sample();
+  deep.data = "{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}";
+  expect_agrees(encode(deep), false);
   expect_agrees(R"({"id":"x","specversion":"1.0","source":"s","type":"t","time":)"
                 R"("2026-11-23T10:00:00.123Z","data":{}})",
                 false);  // another attribute order (valid, but not canonical)
@@ -95,6 +108,17 @@ TEST(SqliteStoredEnvelope, RejectsWhatTheStrictDecoderRejects) {
                R"("data":{}})",
            head + time + ct + R"("data":{"a":"caf)" + std::string("\xc3\x28") + R"("}})",
            head + time + ct + R"("data":{"a":1})",
+           head + time + ct + R"("data":{"a":01}})",
+           head + time + ct + R"("data":{"a":1.}})",
+           head + time + ct + R"("data":{"a":-}})",
+           head + time + ct + R"("data":{"a":1e}})",
+           head + time + ct + R"("data":{"a":"\x"}})",
+           head + time + ct + R"("data":{"a":"\u12"}})",
+           head + time + ct + R"("data":{"a":tru}})",
+           head + time + ct + R"("data":{"a":[1,]}})",
+           head + time + ct + R"("data":{"a":1,}})",
+           head + time + ct + R"("data":{a:1}})",
+           head + time + ct + R"("data":{"a":"\ud800"}})",
        }) {
     envelope e;
     EXPECT_FALSE(detail::decode_canonical(bad, e)) << bad;
@@ -105,11 +129,13 @@ TEST(SqliteStoredEnvelope, RejectsWhatTheStrictDecoderRejects) {
 // accepts too, with the same result.
 TEST(SqliteStoredEnvelope, NeverAcceptsMoreThanTheStrictDecoder) {
   std::mt19937 rng(12345);
-  const std::string base = encode(sample());
-  const std::string alphabet = "{}[]\":,\\ 0a-.\x01\xc3\x80";
+  auto rich = sample();
+  rich.data = R"({"s":"a\"b\\c\/d\n\u00e9","n":-0.5e+3,"a":[true,false,null,{},[1,2]],"z":0})";
+  const std::string bases[] = {encode(sample()), encode(rich)};
+  const std::string alphabet = "{}[]\":,\\ 0159a-+.eEutfn\x01\xc3\x80";
   int accepted = 0;
-  for (int i = 0; i < 20'000; ++i) {
-    std::string s = base;
+  for (int i = 0; i < 40'000; ++i) {
+    std::string s = bases[i % 2];
     const int edits = 1 + static_cast<int>(rng() % 3);
     for (int k = 0; k < edits; ++k) {
       const auto pos = rng() % s.size();
