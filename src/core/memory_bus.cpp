@@ -23,6 +23,11 @@ namespace eventshop {
 
 namespace {
 using steady = std::chrono::steady_clock;
+
+std::uint64_t next_id() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
 struct member;
 
 struct group_partition {
@@ -43,7 +48,8 @@ struct group_state {
 // reserved up front and never grows past it) and segments are dropped whole from the front, so a
 // pointer to an event stays valid until its segment is trimmed. One allocation per segment
 // instead of one per event (an envelope is larger than a std::deque node); emptied segments are
-// recycled.
+// recycled. A trimmed segment is handed to the caller, who destroys its events after releasing
+// the partition lock (a thousand envelopes' frees) and gives it back with recycle().
 class segmented_log {
  public:
   explicit segmented_log(std::size_t segment_size) : segment_size_(segment_size) {}
@@ -65,16 +71,19 @@ class segmented_log {
     ++size_;
   }
   // Drops the first segment when it is full and all its events are among the first
-  // `consumed` ones; returns how many events were dropped (0 or the segment size).
-  std::size_t trim_front_segment(std::size_t consumed) {
+  // `consumed` ones, and returns it (still holding its events), or null.
+  std::unique_ptr<std::vector<envelope>> trim_front_segment(std::size_t consumed) {
     if (segments_.empty() || segments_.front()->size() < segment_size_ || consumed < segment_size_)
-      return 0;
+      return nullptr;
     auto seg = std::move(segments_.front());
     segments_.pop_front();
-    seg->clear();
-    spare_ = std::move(seg);
     size_ -= segment_size_;
-    return segment_size_;
+    return seg;
+  }
+  std::size_t segment_size() const noexcept { return segment_size_; }
+  // Takes back an emptied segment for reuse.
+  void recycle(std::unique_ptr<std::vector<envelope>> seg) {
+    if (!spare_) spare_ = std::move(seg);
   }
 
  private:
@@ -122,6 +131,7 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
   explicit impl(memory_bus_options o) : options(o) {}
 
   memory_bus_options options;
+  const std::uint64_t id = next_id();
   std::atomic<bool> closed{false};
   std::shared_mutex topics_mutex;
   std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics;
@@ -136,7 +146,24 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
   // Retention is enforced in whole segments of up to 1024 events.
   std::size_t segment_size() const { return std::min<std::size_t>(1024, options.retention); }
 
+  // Topics are never removed while the bus lives, so a publishing thread may remember the last
+  // one it used (keyed by this bus's unique id, not its address, which could be reused).
   topic_state& topic(std::string_view name) {
+    struct last_topic {
+      std::uint64_t bus = 0;
+      std::string name;
+      topic_state* state = nullptr;
+    };
+    thread_local last_topic last;
+    if (last.bus == id && last.name == name) return *last.state;
+    topic_state& t = find_or_add_topic(name);
+    last.bus = id;
+    last.name.assign(name);
+    last.state = &t;
+    return t;
+  }
+
+  topic_state& find_or_add_topic(std::string_view name) {
     {
       std::shared_lock lock(topics_mutex);
       const auto it = topics.find(name);
@@ -442,6 +469,9 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
   const auto p = partition_for(event.key(), static_cast<std::int32_t>(t.parts.size()));
   auto& part = *t.parts[static_cast<std::size_t>(p)];
   std::int64_t offset;
+  // Segments trimmed for retention; declared before the lock so their events are freed after it
+  // is released.
+  std::vector<std::unique_ptr<std::vector<envelope>>> trimmed;
   {
     std::unique_lock lock(part.mutex);
     while (part.log.size() >= impl_->options.retention) {
@@ -452,10 +482,11 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
       for (const auto* gp : part.active)
         floor = std::min(floor, gp->committed.load());
       while (part.log.size() >= impl_->options.retention) {
-        const std::size_t dropped = part.log.trim_front_segment(
+        auto segment = part.log.trim_front_segment(
             static_cast<std::size_t>(std::max<std::int64_t>(0, floor - part.base)));
-        if (dropped == 0) break;
-        part.base += static_cast<std::int64_t>(dropped);
+        if (!segment) break;
+        part.base += static_cast<std::int64_t>(part.log.segment_size());
+        trimmed.push_back(std::move(segment));
       }
       if (part.log.size() < impl_->options.retention) {
         part.waiting_publishers.fetch_sub(1);
@@ -475,6 +506,12 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
     part.next.store(offset + 1, std::memory_order_release);
     for (member* m : part.owners)
       m->wake();
+  }
+  if (!trimmed.empty()) {
+    for (auto& segment : trimmed)
+      segment->clear();
+    std::lock_guard lock(part.mutex);
+    part.log.recycle(std::move(trimmed.front()));
   }
   if (on_ack) on_ack({}, publish_receipt{p, offset});
 }

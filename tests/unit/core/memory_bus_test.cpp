@@ -31,6 +31,31 @@ TEST(MemoryBus, OptionsAreValidated) {
   EXPECT_FALSE(b.features().durable);
 }
 
+// A publishing thread remembers the last topic it used: two buses (one replacing another, or
+// both alive) with the same topic name must never share it.
+TEST(MemoryBus, BusesWithTheSameTopicNamesStayApart) {
+  for (int round = 0; round < 3; ++round) {
+    memory_bus a({.partitions = 2});
+    memory_bus b({.partitions = 3});
+    collector<int> got_a, got_b;
+    auto sa = a.subscribe("t", "g", [&](const message& m) { got_a.add(m.partition); });
+    auto sb = b.subscribe("t", "g", [&](const message& m) { got_b.add(m.partition); });
+    for (int i = 0; i < 50; ++i) {
+      a.publish("t", ev("k" + std::to_string(i), i)).get();
+      b.publish("t", ev("k" + std::to_string(i), i)).get();
+      b.publish("t", ev("k" + std::to_string(i), i)).get();
+    }
+    ASSERT_TRUE(got_a.wait_for_count(50, 5s));
+    ASSERT_TRUE(got_b.wait_for_count(100, 5s));
+    a.close(5s);
+    b.close(5s);
+    EXPECT_EQ(got_a.size(), 50u);
+    EXPECT_EQ(got_b.size(), 100u);
+    for (int p : got_a.snapshot())
+      EXPECT_LT(p, 2);
+  }
+}
+
 TEST(MemoryBus, RetentionDropsOnlyWhatEveryActiveGroupConsumed) {
   memory_bus b({.partitions = 1, .retention = 10});
   collector<int> got;
