@@ -237,6 +237,44 @@ TEST_F(http_server_test, handler_threads_run_blocking_handlers_off_the_io_thread
   EXPECT_EQ(blocked.get().body, "unblocked");
 }
 
+// With handler_threads, a route whose handler does not block moves off the pool onto the io
+// thread (no hand-off per request), and a route whose handler blocks stays on the pool.
+TEST_F(http_server_test, handler_threads_run_non_blocking_routes_in_place) {
+  if (!std::filesystem::exists("/proc/thread-self/schedstat"))
+    GTEST_SKIP() << "no /proc/thread-self/schedstat: every call goes to the pool";
+  auto cfg = test_config();
+  cfg.io_threads = 1;
+  cfg.handler_threads = 2;
+  auto id_of = [] {
+    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  };
+  router r;
+  // An async handler is called on the io thread: it tells which thread that is.
+  r.add_async(method::get, "/io-thread",
+              [id_of](request&, responder respond) { respond(response::text(200, id_of())); });
+  r.get("/fast", [id_of](request&) { return response::text(200, id_of()); });
+  std::promise<void> never;
+  auto never_set = never.get_future().share();
+  r.get("/waits", [id_of, never_set](request&) {
+    never_set.wait_for(3ms);  // blocks, as a handler waiting for a disk or a peer would
+    return response::text(200, id_of());
+  });
+  start(cfg, std::move(r));
+  test_client c(port());
+  const std::string io = c.request(bhttp::verb::get, "/io-thread").body;
+  ASSERT_FALSE(io.empty());
+
+  const std::string first = c.request(bhttp::verb::get, "/fast").body;
+  EXPECT_NE(first, io) << "an unknown route starts on the pool";
+  bool moved = false;
+  for (int i = 0; i < 500 && !moved; ++i)
+    moved = c.request(bhttp::verb::get, "/fast").body == io;
+  EXPECT_TRUE(moved) << "a handler that never blocks should run on the io thread";
+
+  for (int i = 0; i < 40; ++i)
+    EXPECT_NE(c.request(bhttp::verb::get, "/waits").body, io) << "call " << i;
+}
+
 TEST_F(http_server_test, body_over_the_limit_is_413) {
   auto cfg = test_config();
   cfg.max_body_bytes = 1024;
