@@ -249,6 +249,7 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::string message_;
 };
 
+using detail::append_json_string;
 using detail::is_ascii;
 
 constexpr unsigned required_attrs = a_specversion | a_id | a_source | a_type | a_time | a_data;
@@ -374,50 +375,6 @@ void validate(const envelope& e) {
 }
 
 namespace {
-
-// Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
-// RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  const char* run = s.data();
-  const char* const end = s.data() + s.size();
-  for (const char* p = run; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(run, p);
-    run = p + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"", 2);
-        break;
-      case '\\':
-        out.append("\\\\", 2);
-        break;
-      case '\n':
-        out.append("\\n", 2);
-        break;
-      case '\r':
-        out.append("\\r", 2);
-        break;
-      case '\t':
-        out.append("\\t", 2);
-        break;
-      case '\b':
-        out.append("\\b", 2);
-        break;
-      case '\f':
-        out.append("\\f", 2);
-        break;
-      default: {
-        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-        out.append(u, 6);
-      }
-    }
-  }
-  out.append(run, end);
-  out.push_back('"');
-}
 
 // `"name":"value"` after a comma; the names are the fixed attribute names (no escaping needed).
 void append_attribute(std::string& out, std::string_view comma_quoted_name_colon,

@@ -2,12 +2,15 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/internal/dtoa.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "eventshop/core/error.hpp"
 #include "text.hpp"
@@ -16,50 +19,92 @@ namespace eventshop {
 
 using rapidjson::SizeType;
 
+// Written by hand into a std::string (RapidJSON's writer went through a growable stack buffer
+// and a nesting stack of its own): each open object or array remembers whether it still waits for
+// its first element, so commas and colons are placed without a state machine.
 struct json_writer::impl {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
+  std::string out;
+  std::vector<bool> empty;  // one per open object/array: nothing written in it yet
+  bool after_key = false;   // the next value follows a key's colon
+
+  void prefix() {
+    if (after_key) {
+      after_key = false;
+    } else if (!empty.empty()) {
+      if (empty.back())
+        empty.back() = false;
+      else
+        out.push_back(',');
+    }
+  }
+  void open(char c) {
+    prefix();
+    out.push_back(c);
+    empty.push_back(true);
+  }
+  void close(char c) {
+    out.push_back(c);
+    if (!empty.empty()) empty.pop_back();
+  }
+  template <class Int>
+  void integer(Int v) {
+    prefix();
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+  }
 };
 
 json_writer::json_writer() : impl_(std::make_unique<impl>()) {}
 json_writer::~json_writer() = default;
 
 void json_writer::begin_object() {
-  impl_->writer.StartObject();
+  impl_->open('{');
 }
 void json_writer::end_object() {
-  impl_->writer.EndObject();
+  impl_->close('}');
 }
 void json_writer::begin_array() {
-  impl_->writer.StartArray();
+  impl_->open('[');
 }
 void json_writer::end_array() {
-  impl_->writer.EndArray();
+  impl_->close(']');
 }
 void json_writer::key(std::string_view k) {
-  impl_->writer.Key(k.data(), static_cast<SizeType>(k.size()));
+  impl_->prefix();
+  detail::append_json_string(impl_->out, k);
+  impl_->out.push_back(':');
+  impl_->after_key = true;
 }
 void json_writer::string(std::string_view v) {
-  impl_->writer.String(v.data(), static_cast<SizeType>(v.size()));
+  impl_->prefix();
+  detail::append_json_string(impl_->out, v);
 }
 void json_writer::int64(std::int64_t v) {
-  impl_->writer.Int64(v);
+  impl_->integer(v);
 }
 void json_writer::uint64(std::uint64_t v) {
-  impl_->writer.Uint64(v);
+  impl_->integer(v);
 }
 void json_writer::number(double v) {
   if (!std::isfinite(v)) throw error(errc::invalid_argument, "JSON cannot carry NaN or infinity");
-  impl_->writer.Double(v);
+  impl_->prefix();
+  char buf[32];
+  // RapidJSON's shortest round-trip form (Grisu2), as its writer printed: 59.98, 3.0, 1e21.
+  const char* end = rapidjson::internal::dtoa(v, buf);
+  impl_->out.append(buf, static_cast<std::size_t>(end - buf));
 }
 void json_writer::boolean(bool v) {
-  impl_->writer.Bool(v);
+  impl_->prefix();
+  impl_->out.append(v ? "true" : "false");
 }
 void json_writer::null() {
-  impl_->writer.Null();
+  impl_->prefix();
+  impl_->out.append("null");
 }
 void json_writer::raw(std::string_view json) {
-  impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  impl_->prefix();
+  impl_->out.append(json);
 }
 void json_writer::cents(std::int64_t v) {
   char buf[32];
@@ -77,14 +122,16 @@ void json_writer::cents(std::int64_t v) {
     u /= 10;
   } while (u != 0);
   if (neg) *--p = '-';
-  impl_->writer.RawValue(p, static_cast<std::size_t>(end - p), rapidjson::kNumberType);
+  impl_->prefix();
+  impl_->out.append(p, end);
 }
 std::string_view json_writer::view() const {
-  return {impl_->buffer.GetString(), impl_->buffer.GetSize()};
+  return impl_->out;
 }
 void json_writer::clear() {
-  impl_->buffer.Clear();
-  impl_->writer.Reset(impl_->buffer);
+  impl_->out.clear();
+  impl_->empty.clear();
+  impl_->after_key = false;
 }
 
 namespace {

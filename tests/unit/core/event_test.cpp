@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "eventshop/core/codec.hpp"
 #include "eventshop/core/context.hpp"
 #include "eventshop/core/registry.hpp"
@@ -94,6 +96,45 @@ TEST(TypedEvent, UnknownFieldsAreIgnoredForForwardCompatibility) {
   const Parcel p = decode_data<Parcel>(
       R"({"id":"x","lines":[],"value":0,"fragile":false,"weight_kg":0,"at":"2026-11-23T10:00:00Z","added_later":{"x":1}})");
   EXPECT_EQ(p.id, "x");
+}
+
+TEST(JsonWriter, PlacesCommasAndColonsAtEveryNestingLevel) {
+  json_writer w;
+  w.begin_object();
+  w.key("a");
+  w.begin_array();
+  w.begin_object();
+  w.end_object();
+  w.begin_array();
+  w.end_array();
+  w.int64(-7);
+  w.uint64(18446744073709551615ull);
+  w.number(59.98);
+  w.number(3.0);
+  w.number(1e21);
+  w.boolean(true);
+  w.null();
+  w.raw(R"({"x":[1]})");
+  w.cents(-5);
+  w.string("q\"\n");
+  w.end_array();
+  w.key("k\u00e9y");
+  w.begin_object();
+  w.key("n");
+  w.cents(5998);
+  w.end_object();
+  w.end_object();
+  EXPECT_EQ(
+      w.view(),
+      R"({"a":[{},[],-7,18446744073709551615,59.98,3.0,1e21,true,null,{"x":[1]},-0.05,"q\"\n"],)"
+      "\"k\u00e9y\":{\"n\":59.98}}");
+  EXPECT_NO_THROW(json_document{w.view()});
+  EXPECT_THROW(w.number(std::nan("")), error);
+  w.clear();
+  w.begin_array();
+  w.string("again");
+  w.end_array();
+  EXPECT_EQ(w.view(), R"(["again"])");
 }
 
 TEST(JsonDocument, ParsesEscapesUtf8AndLargeDocumentsAndRejectsWhatIsNotJson) {
