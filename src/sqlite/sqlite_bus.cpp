@@ -981,7 +981,7 @@ void sqlite_bus::publish(std::string_view topic_name, envelope event, publish_ca
     return;
   }
   try {
-    r.json = encode(event);
+    detail::encode_stored(r.json, event);
   } catch (const error& e) {
     if (on_ack) on_ack(e.code(), {});
     return;

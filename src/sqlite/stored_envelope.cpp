@@ -13,6 +13,7 @@
 #endif
 
 #include "eventshop/core/codec.hpp"
+#include "eventshop/core/error.hpp"
 #include "eventshop/core/time.hpp"
 
 namespace eventshop::sqlite::detail {
@@ -237,7 +238,109 @@ class validator {
   const char* end_;
 };
 
+// A JSON string as RapidJSON's writer escapes it: '"', '\\' and control characters; every
+// other byte (including non-ASCII) as is.
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  for (;;) {
+    const char* q = string_stop(p, end);
+    out.append(p, q);
+    if (q == end) break;
+    const auto c = static_cast<unsigned char>(*q);
+    p = q + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (c >= 0x80) {
+          out.push_back(static_cast<char>(c));
+        } else {
+          constexpr char hex[] = "0123456789ABCDEF";
+          const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+          out.append(u, sizeof u);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
 }  // namespace
+
+void encode_stored(std::string& out, const envelope& e, std::size_t max_bytes) {
+  const auto p = e.data.find_first_not_of(" \t\r\n");
+  if (p == std::string::npos || e.data[p] != '{')
+    throw error(errc::malformed_event, "envelope attribute 'data': must be a JSON object");
+  const std::size_t start = out.size();
+  out.reserve(start + 256 + e.id.size() + e.source.size() + e.type.size() + e.subject.size() +
+              e.correlationid.size() + e.causationid.size() + e.traceparent.size() + e.data.size());
+  out.append(R"({"specversion":"1.0","id":)");
+  append_string(out, e.id);
+  out.append(R"(,"source":)");
+  append_string(out, e.source);
+  out.append(R"(,"type":)");
+  append_string(out, e.type);
+  if (!e.subject.empty()) {
+    out.append(R"(,"subject":)");
+    append_string(out, e.subject);
+  }
+  out.append(R"(,"time":")");
+  char time[24];
+  write_rfc3339(time, e.time);
+  out.append(time, sizeof time);
+  out.append(R"(","datacontenttype":)");
+  append_string(out, e.datacontenttype);
+  out.append(R"(,"dataschemaversion":)");
+  char number[24];
+  const auto [number_end, ec] = std::to_chars(number, number + sizeof number, e.dataschemaversion);
+  out.append(number, number_end);
+  if (!e.correlationid.empty()) {
+    out.append(R"(,"correlationid":)");
+    append_string(out, e.correlationid);
+  }
+  if (!e.causationid.empty()) {
+    out.append(R"(,"causationid":)");
+    append_string(out, e.causationid);
+  }
+  if (!e.traceparent.empty()) {
+    out.append(R"(,"traceparent":)");
+    append_string(out, e.traceparent);
+  }
+  for (const auto& [name, value] : e.extensions) {
+    out.push_back(',');
+    append_string(out, name);
+    out.push_back(':');
+    append_string(out, value);
+  }
+  out.append(R"(,"data":)");
+  out.append(e.data);
+  out.push_back('}');
+  if (const auto size = out.size() - start; size > max_bytes) {
+    out.resize(start);
+    throw error(errc::too_large, "envelope is " + std::to_string(size) + " bytes, over the " +
+                                     std::to_string(max_bytes) + "-byte limit");
+  }
+}
 
 bool decode_canonical(std::string_view json, envelope& out) {
   scanner s{json.data(), json.data() + json.size()};
