@@ -20,6 +20,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/order_status.hpp"
@@ -111,8 +112,10 @@ class order_projection {
   void count_locked(order_status from, order_status to, bool was_known, bool is_known);
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, order_view, std::less<>> orders_;
-  std::map<std::string, std::string, std::less<>> by_key_;  // idempotency key -> order id
+  // Hashed: order ids are UUIDv7, whose long common time prefix makes ordered lookups compare
+  // many bytes; every listing sorts anyway.
+  std::unordered_map<std::string, order_view> orders_;
+  std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> order id
   std::map<order_status, std::int64_t> counts_;
   std::int64_t revenue_cents_ = 0;
   listener listener_;

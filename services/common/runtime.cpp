@@ -1,5 +1,6 @@
 #include "common/runtime.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -10,13 +11,93 @@
 
 namespace eventshop::services {
 
+namespace {
+
+// One publish's acknowledgement, shared with the callback (which may run after a timeout).
+struct ack_slot {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::atomic<bool> done{false};
+  std::error_code ec;
+  publish_receipt receipt;
+};
+
+[[noreturn]] void throw_publish_failed(std::string_view topic, std::error_code ec) {
+  throw error(ec, "publish to '" + std::string(topic) + "' failed: " + ec.message());
+}
+
+}  // namespace
+
 publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
                                  std::chrono::milliseconds timeout) {
-  auto fut = b.publish(topic, std::move(e));
-  if (fut.wait_for(timeout) != std::future_status::ready)
-    throw error(errc::timeout, "publish to '" + std::string(topic) + "' not acknowledged within " +
-                                   std::to_string(timeout.count()) + " ms");
-  return fut.get();
+  auto slot = std::make_shared<ack_slot>();
+  b.publish(topic, std::move(e), [slot](std::error_code ec, const publish_receipt& r) {
+    {
+      std::lock_guard lock(slot->mutex);
+      slot->ec = ec;
+      slot->receipt = r;
+      slot->done.store(true, std::memory_order_release);
+    }
+    slot->cv.notify_one();
+  });
+  if (!slot->done.load(std::memory_order_acquire)) {
+    std::unique_lock lock(slot->mutex);
+    if (!slot->cv.wait_for(lock, timeout,
+                           [&] { return slot->done.load(std::memory_order_relaxed); }))
+      throw error(errc::timeout, "publish to '" + std::string(topic) +
+                                     "' not acknowledged within " +
+                                     std::to_string(timeout.count()) + " ms");
+  }
+  std::lock_guard lock(slot->mutex);
+  if (slot->ec) throw_publish_failed(topic, slot->ec);
+  return slot->receipt;
+}
+
+void publish_output(const service_env& env, std::string_view topic, envelope e,
+                    const std::function<void()>& undo) {
+  if (!env.ordered_handler_acks) {
+    try {
+      publish_and_wait(*env.bus, topic, std::move(e), env.publish_timeout);
+    } catch (...) {
+      if (undo) undo();
+      throw;
+    }
+    return;
+  }
+  // phase: 0 in publish(), 1 acknowledged, 2 failed inside publish(), 3 handler went on.
+  struct pending {
+    std::atomic<int> phase{0};
+    std::error_code ec;
+    std::function<void()> undo;
+    std::string topic;
+    std::string event_id;
+  };
+  auto p = std::make_shared<pending>();
+  p->undo = undo;
+  p->topic = topic;
+  p->event_id = e.id;
+  env.bus->publish(topic, std::move(e), [p](std::error_code ec, const publish_receipt&) {
+    int expected = 0;
+    if (!ec) {
+      p->phase.compare_exchange_strong(expected, 1);
+      return;
+    }
+    p->ec = ec;
+    if (p->phase.compare_exchange_strong(expected, 2)) return;  // the handler sees it
+    // The bus's write failed for good after the handler went on, so its input may count as
+    // consumed: undo the state change and say so. The order's saga then stalls, and the order
+    // service's saga timeout compensates it (CONTRACT §3) - it still ends in a terminal state.
+    logger("services")
+        .error(
+            "a handler's output event was not written; its order is left to "
+            "the saga timeout",
+            {{"topic", p->topic}, {"event_id", p->event_id}, {"error", ec.message()}});
+    if (p->undo) p->undo();
+  });
+  int expected = 0;
+  if (p->phase.compare_exchange_strong(expected, 3) || expected == 1) return;
+  if (p->undo) p->undo();
+  throw_publish_failed(topic, p->ec);
 }
 
 bool wait_caught_up(bus& b, const std::vector<std::string_view>& topics, std::string_view group,
@@ -68,9 +149,9 @@ std::size_t replay(bus& b, const std::vector<std::string_view>& topics, std::str
   return seen.load();
 }
 
-std::vector<middleware::middleware> worker_middleware(bus& b, metrics_registry& metrics) {
+std::vector<middleware::middleware> worker_middleware(bus& b) {
   return {middleware::dead_letter(b), middleware::retry({.max_attempts = 5}),
-          middleware::metrics(metrics), middleware::correlate()};
+          middleware::correlate()};
 }
 
 std::uint64_t fnv1a64(std::string_view text) noexcept {

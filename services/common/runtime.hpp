@@ -33,12 +33,32 @@ struct service_env {
   int concurrency = 4;                      // dispatch threads per worker subscription
   std::chrono::milliseconds publish_timeout{10'000};
   std::chrono::milliseconds replay_timeout{120'000};
+  // True only for a bus that writes what a handler published no later than the acknowledgement
+  // of the event being handled - sqlite_bus, whose one writer thread commits queued publishes
+  // and offset commits together in queue order (with max_commit_batch >= max_pending, see
+  // bus_factory.cpp). Handlers then queue their output events without waiting for each one's
+  // fsync (publish_output); every other bus waits for each acknowledgement.
+  bool ordered_handler_acks = false;
 };
 
 // Publishes `e` to `topic` and waits for the acknowledgement. Throws eventshop::error (the
-// backend's error, or errc::timeout).
+// backend's error, or errc::timeout). A bus that acknowledges on the publishing thread (memory)
+// costs no wait and no thread hand-off.
 publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
                                  std::chrono::milliseconds timeout);
+
+// Publishes an event a handler produced, after the handler changed its in-memory state, so that
+// the input event is acknowledged only once the output is safe:
+// - without env.ordered_handler_acks: waits for the acknowledgement; on failure calls `undo` and
+//   rethrows (the input is redelivered and handled again);
+// - with it: returns once the bus queued the event (the bus commits it with or before the
+//   input's offset); a failure reported at once undoes and throws as above. A failure reported
+//   later (the bus's write transaction failed for good, after its retries) calls `undo` and
+//   logs an error: the input may already count as consumed, so that order's saga stalls and the
+//   order service's saga timeout compensates it - it still ends in a terminal state, with its
+//   stock and payment restored.
+void publish_output(const service_env& env, std::string_view topic, envelope e,
+                    const std::function<void()>& undo);
 
 template <typed_event T>
 envelope make_service_event(const T& data, std::string_view service, std::string subject) {
@@ -56,8 +76,10 @@ std::size_t replay(bus& b, const std::vector<std::string_view>& topics, std::str
 bool wait_caught_up(bus& b, const std::vector<std::string_view>& topics, std::string_view group,
                     std::chrono::milliseconds timeout);
 
-// The consumer middleware of a worker: dead-letter (outermost), retry, metrics, correlation.
-std::vector<middleware::middleware> worker_middleware(bus& b, metrics_registry& metrics);
+// The consumer middleware of a worker: dead-letter (outermost), retry, correlation. (The
+// handled/failed/duration metrics of middleware::metrics are added by service_base::subscribe
+// with their instruments resolved once per subscription.)
+std::vector<middleware::middleware> worker_middleware(bus& b);
 
 // FNV-1a 64 and a splitmix64 finaliser: stable across runs and platforms (used for decisions that
 // must come out the same when an event is redelivered or replayed).

@@ -32,15 +32,40 @@ void service_base::stop() {
 void service_base::subscribe(std::string_view topic, std::string_view group, handler h,
                              int concurrency, start_position start, bool with_middleware) {
   // An event type outside the catalog is not ours to guess at: it goes to the dead-letter topic.
-  h = [inner = std::move(h)](const message& m) {
+  auto checked = [inner = std::move(h)](const message& m) {
     if (!event_registry::global().contains(m.event.type))
       throw error(errc::unknown_event_type,
                   "no decoder registered for event type '" + m.event.type.substr(0, 128) + "'");
     inner(m);
   };
-  handler wrapped =
-      with_middleware ? middleware::chain(std::move(h), worker_middleware(*env_.bus, *env_.metrics))
-                      : std::move(h);
+  handler wrapped;
+  if (with_middleware) {
+    // middleware::metrics' counters, resolved here once instead of looked up on every event.
+    const metric_labels labels{{"topic", std::string(topic)}, {"group", std::string(group)}};
+    auto& m = *env_.metrics;
+    wrapped = middleware::chain(
+        [inner = std::move(checked),
+         handled =
+             &m.counter("eventshop_events_handled_total", "Events handled successfully", labels),
+         failed =
+             &m.counter("eventshop_events_failed_total", "Handler invocations that threw", labels),
+         duration = &m.histogram("eventshop_handler_duration_seconds", "Handler duration", labels)](
+            const message& msg) {
+          const auto began = std::chrono::steady_clock::now();
+          try {
+            inner(msg);
+          } catch (...) {
+            failed->inc();
+            throw;
+          }
+          handled->inc();
+          duration->observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+        },
+        worker_middleware(*env_.bus));
+  } else {
+    wrapped = std::move(checked);
+  }
   auto sub = env_.bus->subscribe(topic, group, std::move(wrapped),
                                  {.concurrency = concurrency, .start = start});
   std::lock_guard lock(mutex_);

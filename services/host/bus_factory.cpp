@@ -25,6 +25,9 @@ std::unique_ptr<bus> make_bus(const run_options& o) {
                   "cannot create data directory '" + o.data_dir + "': " + ec.message());
     sqlite::bus_options bo;
     bo.path = (std::filesystem::path(o.data_dir) / "eventshop-bus.db").string();
+    // Every queued publish goes into the writer's next transaction together with the offset
+    // commits queued after it: what service_env::ordered_handler_acks relies on.
+    bo.max_commit_batch = bo.max_pending;
     return std::make_unique<sqlite::sqlite_bus>(bo);
 #else
     throw std::invalid_argument("--bus sqlite: this build has no SQLite backend");

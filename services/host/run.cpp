@@ -37,6 +37,11 @@ service_env make_env(bus& b, metrics_registry& m, const run_options& o) {
   // In memory a handler never waits for a disk: one dispatch thread per subscription is fastest.
   // On SQLite and Kafka handlers wait for acknowledgements: overlap them.
   env.concurrency = o.bus == "memory" ? 1 : 8;
+  // SQLite commits a handler's output events with (or before) its input's offset (bus_factory
+  // sets max_commit_batch = max_pending), so handlers need not wait for one fsync each, and two
+  // dispatch threads are plenty - unless the demo's step delay makes handlers sleep.
+  env.ordered_handler_acks = o.bus == "sqlite";
+  if (env.ordered_handler_acks && env.step_delay.count() == 0) env.concurrency = 2;
   return env;
 }
 

@@ -38,24 +38,17 @@ void inventory_service::handle_order(const message& m) {
       items.push_back({it.product_id, it.quantity});
     auto outcome = inventory_.reserve(order.order_id, items, new_uuid_v7(), clock::system().now());
     if (outcome.duplicate) return;
-    try {
-      if (outcome.confirmed) {
-        publish_and_wait(event_bus(), topics::inventory,
-                         make_service_event(outcome.confirmation, name(), order.order_id),
-                         env().publish_timeout);
-        for (const auto& a : outcome.alerts) {
-          log().warn("low stock", {{"product_id", a.product_id}, {"stock", a.stock}});
-          publish_and_wait(event_bus(), topics::inventory,
-                           make_service_event(a, name(), a.product_id), env().publish_timeout);
-        }
-      } else {
-        publish_and_wait(event_bus(), topics::inventory,
-                         make_service_event(outcome.rejection, name(), order.order_id),
-                         env().publish_timeout);
+    const auto undo = [this, id = order.order_id] { inventory_.rollback(id); };
+    if (outcome.confirmed) {
+      publish_output(env(), topics::inventory,
+                     make_service_event(outcome.confirmation, name(), order.order_id), undo);
+      for (const auto& a : outcome.alerts) {
+        log().warn("low stock", {{"product_id", a.product_id}, {"stock", a.stock}});
+        publish_output(env(), topics::inventory, make_service_event(a, name(), a.product_id), undo);
       }
-    } catch (...) {
-      inventory_.rollback(order.order_id);
-      throw;
+    } else {
+      publish_output(env(), topics::inventory,
+                     make_service_event(outcome.rejection, name(), order.order_id), undo);
     }
   } else if (m.event.type == OrderCancelled::event_type) {
     const auto c = decode_event<OrderCancelled>(m.event);
@@ -73,13 +66,9 @@ void inventory_service::handle_payment(const message& m) {
 void inventory_service::release(const std::string& order_id, const std::string& reason) {
   auto released = inventory_.release(order_id, reason, clock::system().now());
   if (!released) return;  // nothing held, or released before
-  try {
-    publish_and_wait(event_bus(), topics::inventory,
-                     make_service_event(*released, name(), order_id), env().publish_timeout);
-  } catch (...) {
-    inventory_.unrelease(order_id);  // redelivery will release again
-    throw;
-  }
+  // On failure the reservation is held again: redelivery will release it.
+  publish_output(env(), topics::inventory, make_service_event(*released, name(), order_id),
+                 [this, order_id] { inventory_.unrelease(order_id); });
 }
 
 StockReplenished inventory_service::restock(const std::string& product_id, int quantity) {

@@ -31,14 +31,10 @@ void notification_service::handle(const message& m) {
   if (t == PaymentCompleted::event_type) step_pause(env().step_delay);
   auto n = notifications_.on_event(m.event, clock::system().now());
   if (!n) return;
-  try {
-    publish_and_wait(event_bus(), topics::notification, make_service_event(*n, name(), n->order_id),
-                     env().publish_timeout);
-  } catch (...) {
-    notifications_.rollback(n->order_id, n->kind);
-    throw;
-  }
-  log().info("notification sent", {{"order_id", n->order_id}, {"kind", n->kind}});
+  publish_output(env(), topics::notification, make_service_event(*n, name(), n->order_id),
+                 [this, id = n->order_id, kind = n->kind] { notifications_.rollback(id, kind); });
+  if (log().enabled(log_level::debug))
+    log().debug("notification sent", {{"order_id", n->order_id}, {"kind", n->kind}});
 }
 
 }  // namespace eventshop::services::notification

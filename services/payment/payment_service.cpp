@@ -33,20 +33,14 @@ void payment_service::handle_inventory(const message& m) {
   step_pause(env().step_delay);
   const auto result = payments_.charge(confirmed.order_id, confirmed.items, "pay_" + new_uuid_v7(),
                                        clock::system().now());
-  try {
-    if (const auto* ok = std::get_if<PaymentCompleted>(&result)) {
-      publish_and_wait(event_bus(), topics::payment,
-                       make_service_event(*ok, name(), confirmed.order_id), env().publish_timeout);
-    } else if (const auto* failed = std::get_if<PaymentFailed>(&result)) {
-      log().info("payment declined",
-                 {{"order_id", confirmed.order_id}, {"reason", failed->reason}});
-      publish_and_wait(event_bus(), topics::payment,
-                       make_service_event(*failed, name(), confirmed.order_id),
-                       env().publish_timeout);
-    }
-  } catch (...) {
-    payments_.rollback(confirmed.order_id, std::nullopt);
-    throw;
+  const auto undo = [this, id = confirmed.order_id] { payments_.rollback(id, std::nullopt); };
+  if (const auto* ok = std::get_if<PaymentCompleted>(&result)) {
+    publish_output(env(), topics::payment, make_service_event(*ok, name(), confirmed.order_id),
+                   undo);
+  } else if (const auto* failed = std::get_if<PaymentFailed>(&result)) {
+    log().info("payment declined", {{"order_id", confirmed.order_id}, {"reason", failed->reason}});
+    publish_output(env(), topics::payment, make_service_event(*failed, name(), confirmed.order_id),
+                   undo);
   }
 }
 
@@ -56,13 +50,8 @@ void payment_service::handle_order(const message& m) {
   const auto before = payments_.find(c.order_id);
   auto refund = payments_.cancel(c.order_id, "order cancelled: " + c.reason, clock::system().now());
   if (!refund) return;
-  try {
-    publish_and_wait(event_bus(), topics::payment, make_service_event(*refund, name(), c.order_id),
-                     env().publish_timeout);
-  } catch (...) {
-    payments_.rollback(c.order_id, before);
-    throw;
-  }
+  publish_output(env(), topics::payment, make_service_event(*refund, name(), c.order_id),
+                 [this, id = c.order_id, before] { payments_.rollback(id, before); });
 }
 
 }  // namespace eventshop::services::payment

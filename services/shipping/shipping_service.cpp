@@ -32,16 +32,12 @@ void shipping_service::handle_payment(const message& m) {
   step_pause(env().step_delay);
   auto shipped = shipping_.ship(paid.order_id, clock::system().now());
   if (!shipped) return;
-  try {
-    publish_and_wait(event_bus(), topics::shipping,
-                     make_service_event(*shipped, name(), paid.order_id), env().publish_timeout);
-  } catch (...) {
-    shipping_.rollback_ship(paid.order_id);
-    throw;
-  }
-  log().info("order shipped", {{"order_id", paid.order_id},
-                               {"tracking_number", shipped->tracking_number},
-                               {"carrier", shipped->carrier}});
+  publish_output(env(), topics::shipping, make_service_event(*shipped, name(), paid.order_id),
+                 [this, id = paid.order_id] { shipping_.rollback_ship(id); });
+  if (log().enabled(log_level::debug))
+    log().debug("order shipped", {{"order_id", paid.order_id},
+                                  {"tracking_number", shipped->tracking_number},
+                                  {"carrier", shipped->carrier}});
 }
 
 void shipping_service::handle_order(const message& m) {
@@ -53,16 +49,10 @@ void shipping_service::handle_order(const message& m) {
   const auto req = decode_event<OrderCancellationRequested>(m.event);
   const auto answer = shipping_.request_cancel(req.order_id, req.reason);
   if (const auto* ok = std::get_if<OrderCancelled>(&answer)) {
-    try {
-      publish_and_wait(event_bus(), topics::orders, make_service_event(*ok, name(), req.order_id),
-                       env().publish_timeout);
-    } catch (...) {
-      shipping_.rollback_cancel(req.order_id);
-      throw;
-    }
+    publish_output(env(), topics::orders, make_service_event(*ok, name(), req.order_id),
+                   [this, id = req.order_id] { shipping_.rollback_cancel(id); });
   } else if (const auto* no = std::get_if<OrderCancellationRejected>(&answer)) {
-    publish_and_wait(event_bus(), topics::orders, make_service_event(*no, name(), req.order_id),
-                     env().publish_timeout);
+    publish_output(env(), topics::orders, make_service_event(*no, name(), req.order_id), {});
   }
 }
 
