@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "eventshop/core/error.hpp"
+#include "eventshop/core/json.hpp"
 #include "text.hpp"
 
 namespace eventshop {
@@ -249,7 +250,6 @@ class envelope_handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::string message_;
 };
 
-using detail::append_json_string;
 using detail::is_ascii;
 
 constexpr unsigned required_attrs = a_specversion | a_id | a_source | a_type | a_time | a_data;

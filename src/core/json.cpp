@@ -72,13 +72,13 @@ void json_writer::end_array() {
 }
 void json_writer::key(std::string_view k) {
   impl_->prefix();
-  detail::append_json_string(impl_->out, k);
+  append_json_string(impl_->out, k);
   impl_->out.push_back(':');
   impl_->after_key = true;
 }
 void json_writer::string(std::string_view v) {
   impl_->prefix();
-  detail::append_json_string(impl_->out, v);
+  append_json_string(impl_->out, v);
 }
 void json_writer::int64(std::int64_t v) {
   impl_->integer(v);
@@ -270,11 +270,48 @@ json_view json_document::root() const {
   return json_view{&impl_->doc};
 }
 
+// Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
+// RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs.
 void append_json_string(std::string& out, std::string_view s) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.String(s.data(), static_cast<SizeType>(s.size()));
-  out.append(sb.GetString(), sb.GetSize());
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  const char* run = s.data();
+  const char* const end = s.data() + s.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(run, p);
+    run = p + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"", 2);
+        break;
+      case '\\':
+        out.append("\\\\", 2);
+        break;
+      case '\n':
+        out.append("\\n", 2);
+        break;
+      case '\r':
+        out.append("\\r", 2);
+        break;
+      case '\t':
+        out.append("\\t", 2);
+        break;
+      case '\b':
+        out.append("\\b", 2);
+        break;
+      case '\f':
+        out.append("\\f", 2);
+        break;
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+        out.append(u, 6);
+      }
+    }
+  }
+  out.append(run, end);
+  out.push_back('"');
 }
 
 }  // namespace eventshop

@@ -104,7 +104,8 @@ class json_document {
   std::unique_ptr<impl> impl_;
 };
 
-// Appends `s` to `out` as a JSON string literal, quotes included.
+// Appends `s` to `out` as a JSON string literal, quotes included. Escapes '"', '\\' and control
+// characters; every other byte (UTF-8 included) is copied as it is.
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace eventshop
