@@ -718,17 +718,27 @@ class session : public std::enable_shared_from_this<session> {
                                      {"remote", remote_}});
     }
     if (srv_.cfg.record_metrics) {
-      std::string route_label = route.empty() ? "unmatched" : std::string(route);
-      auto& reg = srv_.metrics();
-      reg.counter("eventshop_http_requests_total", "HTTP requests answered",
-                  {{"service", srv_.cfg.service_name},
-                   {"method", std::string(to_string(current_.method))},
-                   {"route", route_label},
-                   {"status", std::to_string(status)}})
-          .inc();
-      reg.histogram("eventshop_http_request_duration_seconds", "HTTP request latency",
-                    {{"service", srv_.cfg.service_name}, {"route", route_label}})
-          .observe(seconds);
+      // A keep-alive connection mostly repeats one route and status: keep the last pair of
+      // series instead of looking them up (labels built, registry mutex taken) per request.
+      auto& m = metrics_cache_;
+      if (!m.requests || m.status != status || m.verb != current_.method || m.route != route) {
+        std::string route_label = route.empty() ? "unmatched" : std::string(route);
+        auto& reg = srv_.metrics();
+        m.requests = &reg.counter("eventshop_http_requests_total", "HTTP requests answered",
+                                  {{"service", srv_.cfg.service_name},
+                                   {"method", std::string(to_string(current_.method))},
+                                   {"route", route_label},
+                                   {"status", std::to_string(status)}});
+        if (!m.duration || m.route != route)
+          m.duration =
+              &reg.histogram("eventshop_http_request_duration_seconds", "HTTP request latency",
+                             {{"service", srv_.cfg.service_name}, {"route", route_label}});
+        m.route = std::string(route);
+        m.status = status;
+        m.verb = current_.method;
+      }
+      m.requests->inc();
+      m.duration->observe(seconds);
     }
   }
 
@@ -785,6 +795,14 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::response<bhttp::string_body>> res_;
   request current_;
   std::string route_;
+  // The metric series of the last answered request (the registry's series live as long as it).
+  struct {
+    std::string route;
+    int status = 0;
+    http::method verb = method::get;
+    eventshop::counter* requests = nullptr;
+    eventshop::histogram* duration = nullptr;
+  } metrics_cache_;
   std::string origin_;
   std::string remote_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

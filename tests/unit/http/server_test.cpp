@@ -446,6 +446,45 @@ TEST_F(http_server_test, health_ready_and_metrics) {
       << m.body;
 }
 
+// One keep-alive connection alternating routes, methods and statuses: every request lands in its
+// own series (the server keeps the last series per connection instead of looking it up).
+TEST_F(http_server_test, request_metrics_follow_route_method_and_status_on_one_connection) {
+  metrics_registry reg;
+  auto cfg = test_config();
+  cfg.metrics = &reg;
+  start(cfg);
+  test_client c(port());
+  const std::string good = R"({"product_id":"p","quantity":1})";
+  const std::string bad = R"({"product_id":"p","quantity":0})";
+  struct call {
+    bhttp::verb verb;
+    std::string target;
+    std::string body;
+  };
+  const call calls[] = {{bhttp::verb::get, "/hello", ""},      {bhttp::verb::get, "/hello", ""},
+                        {bhttp::verb::get, "/throw/http", ""}, {bhttp::verb::get, "/hello", ""},
+                        {bhttp::verb::post, "/orders", good},  {bhttp::verb::post, "/orders", bad},
+                        {bhttp::verb::post, "/orders", good},  {bhttp::verb::get, "/orders/1", ""},
+                        {bhttp::verb::get, "/orders/2", ""}};
+  for (const auto& k : calls)
+    c.request(k.verb, k.target, k.body, {{"Content-Type", "application/json"}});
+  const std::string text = reg.render();
+  auto expect_line = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
+  };
+  const std::string total = "eventshop_http_requests_total{service=\"test\",";
+  expect_line(total + "method=\"GET\",route=\"/hello\",status=\"200\"} 3");
+  expect_line(total + "method=\"GET\",route=\"/throw/http\",status=\"409\"} 1");
+  expect_line(total + "method=\"POST\",route=\"/orders\",status=\"201\"} 2");
+  expect_line(total + "method=\"POST\",route=\"/orders\",status=\"400\"} 1");
+  expect_line(total + "method=\"GET\",route=\"/orders/{id}\",status=\"200\"} 2");
+  const std::string count = "eventshop_http_request_duration_seconds_count{service=\"test\",";
+  expect_line(count + "route=\"/hello\"} 3");
+  expect_line(count + "route=\"/throw/http\"} 1");
+  expect_line(count + "route=\"/orders\"} 3");
+  expect_line(count + "route=\"/orders/{id}\"} 2");
+}
+
 struct static_files_test : http_server_test {
   std::filesystem::path dir;
   void SetUp() override {
