@@ -916,7 +916,7 @@ void server::start() {
   d.bound_port = d.acceptor->local_endpoint().port();
   if (d.cfg.handler_threads > 0) {
     d.handler_pool = std::make_unique<asio::thread_pool>(d.cfg.handler_threads);
-    d.adaptive_placement = schedstat_available();
+    d.adaptive_placement = d.cfg.adaptive_handler_placement && schedstat_available();
   }
   d.work.emplace(d.ioc->get_executor());
   d.do_accept();

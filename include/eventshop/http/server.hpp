@@ -21,7 +21,8 @@
 // from /proc/thread-self/schedstat): a route whose calls neither block nor run long (> 0.2 ms)
 // is then called in place on the io thread, which saves the two thread hand-offs per request;
 // when its calls block again (or any call holds the thread > 1 ms) it goes back to the pool.
-// Without /proc/thread-self/schedstat every call goes to the pool.
+// Without /proc/thread-self/schedstat, or with adaptive_handler_placement = false, every call
+// goes to the pool.
 //
 // Thread safety: start()/stop() from one thread; port(), connection_count() safe.
 #pragma once
@@ -69,6 +70,7 @@ struct server_config {
   std::uint16_t port = 0;                           // 0: an ephemeral port, see server::port()
   unsigned io_threads = 0;                          // 0: std::thread::hardware_concurrency()
   unsigned handler_threads = 0;                     // 0: sync handlers on io threads; see above
+  bool adaptive_handler_placement = true;           // false: every sync call goes to the pool
   std::size_t max_body_bytes = 64 * 1024;           // larger -> 413 payload_too_large
   std::size_t max_header_bytes = 16 * 1024;         // request line + headers; larger -> 431
   std::chrono::milliseconds read_timeout{10'000};   // a started request must arrive whole; -> 408

@@ -275,6 +275,26 @@ TEST_F(http_server_test, handler_threads_run_non_blocking_routes_in_place) {
     EXPECT_NE(c.request(bhttp::verb::get, "/waits").body, io) << "call " << i;
 }
 
+TEST_F(http_server_test, handler_threads_without_adaptive_placement_always_use_the_pool) {
+  auto cfg = test_config();
+  cfg.io_threads = 1;
+  cfg.handler_threads = 2;
+  cfg.adaptive_handler_placement = false;
+  auto id_of = [] {
+    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  };
+  router r;
+  r.add_async(method::get, "/io-thread",
+              [id_of](request&, responder respond) { respond(response::text(200, id_of())); });
+  r.get("/fast", [id_of](request&) { return response::text(200, id_of()); });
+  start(cfg, std::move(r));
+  test_client c(port());
+  const std::string io = c.request(bhttp::verb::get, "/io-thread").body;
+  ASSERT_FALSE(io.empty());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_NE(c.request(bhttp::verb::get, "/fast").body, io) << "call " << i;
+}
+
 TEST_F(http_server_test, body_over_the_limit_is_413) {
   auto cfg = test_config();
   cfg.max_body_bytes = 1024;
