@@ -33,7 +33,7 @@ void order_projection::count_locked(order_status from, order_status to, bool was
 }
 
 bool order_projection::apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
-                             const envelope& e) {
+                             const envelope& e, bool notify) {
   // Events without an order (stock events) do not belong to the order model.
   if (e.type == StockReplenished::event_type || e.type == LowStockDetected::event_type)
     return false;
@@ -49,10 +49,13 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
     if (inserted) v.order_id = order_id;
     const bool was_known = v.known;
     const order_status before = v.status;
-    if (!apply_locked(v, topic, partition, offset, e)) return false;
-    count_locked(before, v.status, was_known, v.known);
-    if (!v.idempotency_key.empty()) by_key_.emplace(v.idempotency_key, v.order_id);
-    if (listener_) {
+    const applied a = apply_locked(v, topic, partition, offset, e);
+    if (a == applied::no) return false;
+    if (a == applied::added) {
+      count_locked(before, v.status, was_known, v.known);
+      if (!v.idempotency_key.empty()) by_key_.emplace(v.idempotency_key, v.order_id);
+    }
+    if (notify && listener_) {
       l = listener_;
       changed = v;
     }
@@ -61,10 +64,17 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
   return true;
 }
 
-bool order_projection::apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
-                                    std::int64_t offset, const envelope& e) {
-  for (const auto& ev : v.events)
-    if (ev.id == e.id) return false;
+order_projection::applied order_projection::apply_locked(order_view& v, std::string_view topic,
+                                                         std::int32_t partition,
+                                                         std::int64_t offset, const envelope& e) {
+  for (auto& ev : v.events)
+    if (ev.id == e.id) {
+      // Applied before it was published, now seen on the bus: only its position is new.
+      if (ev.partition >= 0 || partition < 0) return applied::no;
+      ev.partition = partition;
+      ev.offset = offset;
+      return applied::positioned;
+    }
   std::string kind;
   if (e.type == OrderCreated::event_type) {
     const auto c = decode_event<OrderCreated>(e);
@@ -118,7 +128,31 @@ bool order_projection::apply_locked(order_view& v, std::string_view topic, std::
   if (is_terminal(v.status) && !v.completed_at) v.completed_at = e.time;
   if (e.time > v.last_updated) v.last_updated = e.time;
   ++v.version;
-  return true;
+  return applied::added;
+}
+
+void order_projection::set_position(const std::string& order_id, std::string_view event_id,
+                                    std::int32_t partition, std::int64_t offset) {
+  std::optional<order_view> changed;
+  listener l;
+  {
+    std::unique_lock lock(mutex_);
+    auto it = orders_.find(order_id);
+    if (it == orders_.end()) return;
+    bool found = false;
+    for (auto& ev : it->second.events)
+      if (ev.id == event_id && ev.partition < 0) {
+        ev.partition = partition;
+        ev.offset = offset;
+        found = true;
+      }
+    if (!found) return;  // the bus delivered it first (and the listener heard of it then)
+    if (listener_) {
+      l = listener_;
+      changed = it->second;
+    }
+  }
+  if (l && changed) l(*changed);
 }
 
 void order_projection::remember_created(const OrderCreated& created, const envelope& e) {

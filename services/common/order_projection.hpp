@@ -84,8 +84,14 @@ class order_projection {
   // Applies one event; returns true when it changed the model (then calls the listener, outside
   // the lock, with the order's new state).
   bool apply(const message& m);
-  bool apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
-             const envelope& e);
+  // `notify` false: the listener is not called for this change; it is called when the same
+  // event comes again with its bus position (partition >= 0), which then fills in the position.
+  bool apply(std::string_view topic, std::int32_t partition, std::int64_t offset, const envelope& e,
+             bool notify = true);
+  // Fills in the bus position of an event applied with notify=false (partition -1), and calls
+  // the listener - unless the bus delivered the event first, which did both.
+  void set_position(const std::string& order_id, std::string_view event_id, std::int32_t partition,
+                    std::int64_t offset);
 
   // Records an order its creator knows before the event comes back from the bus.
   void remember_created(const ecommerce::OrderCreated& created, const envelope& e);
@@ -107,8 +113,9 @@ class order_projection {
   bool mark_cancellation_requested(const std::string& order_id);
 
  private:
-  bool apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
-                    std::int64_t offset, const envelope& e);
+  enum class applied { no, added, positioned };
+  applied apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
+                       std::int64_t offset, const envelope& e);
   void count_locked(order_status from, order_status to, bool was_known, bool is_known);
 
   mutable std::shared_mutex mutex_;

@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <future>
 #include <mutex>
 #include <thread>
@@ -168,6 +171,13 @@ std::uint64_t mix64(std::uint64_t x) noexcept {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
+}
+
+void tune_allocator() noexcept {
+#ifdef __GLIBC__
+  ::mallopt(M_TOP_PAD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 }
 
 void step_pause(std::chrono::milliseconds d) {

@@ -48,6 +48,7 @@ service_env make_env(bus& b, metrics_registry& m, const run_options& o) {
 }  // namespace
 
 int run_main(int argc, const char* const* argv, std::string_view service) {
+  tune_allocator();
   block_termination_signals();
   const std::string program =
       argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "eventshop";

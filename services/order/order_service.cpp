@@ -18,11 +18,14 @@ std::string view_fingerprint(const order_view& v) {
 }
 }  // namespace
 
-order_service::order_service(service_env env, const catalog& products, order_config config)
+order_service::order_service(service_env env, const catalog& products, order_config config,
+                             shared_view shared)
     : service_base("order", env),
       catalog_(products),
       config_(config),
-      view_group_("order-view-" + random_hex(12)) {}
+      view_(shared.view ? shared.view : &own_view_),
+      shared_(shared.view != nullptr),
+      view_group_(shared.view ? std::move(shared.group) : "order-view-" + random_hex(12)) {}
 
 order_service::~order_service() {
   {
@@ -35,13 +38,14 @@ order_service::~order_service() {
 }
 
 void order_service::on_start() {
-  for (auto topic : topics::all)
-    subscribe(
-        topic, view_group_, [this](const message& m) { view_.apply(m); }, 1,
-        start_position::earliest, false);
+  if (!shared_)
+    for (auto topic : topics::all)
+      subscribe(
+          topic, view_group_, [this](const message& m) { view_->apply(m); }, 1,
+          start_position::earliest, false);
   if (!catch_up(env().replay_timeout))
     throw error(errc::timeout, "order service read model did not catch up");
-  log().info("order read model rebuilt", {{"orders", static_cast<std::int64_t>(view_.size())}});
+  log().info("order read model rebuilt", {{"orders", static_cast<std::int64_t>(view_->size())}});
   if (config_.saga_timeout.count() > 0) watchdog_thread_ = std::thread([this] { watchdog(); });
 }
 
@@ -63,7 +67,7 @@ order_view order_service::create(const order_request& request, const std::string
       throw api_error(409, "idempotency_key_in_use",
                       "a request with this Idempotency-Key is still being processed",
                       "Idempotency-Key");
-    if (auto existing = view_.find_by_idempotency_key(key)) {
+    if (auto existing = view_->find_by_idempotency_key(key)) {
       if (view_fingerprint(*existing) != fingerprint)
         throw api_error(409, "idempotency_key_reused",
                         "this Idempotency-Key was used with a different request",
@@ -90,39 +94,45 @@ order_view order_service::create(const order_request& request, const std::string
   const OrderCreated created = make_order_created(order_id, request, catalog_);
   envelope e = make_service_event(created, name(), order_id);
   if (!key.empty()) e.extensions["idempotencykey"] = key;
-  view_.apply(topics::orders, -1, -1, e);
+  // Known before it comes back from the bus (read-your-writes, repeated keys), but announced to
+  // the read model's listener only when it does; its position is filled in from the receipt.
+  view_->apply(topics::orders, -1, -1, e, /*notify=*/false);
+  const std::string event_id = e.id;
   try {
-    publish_and_wait(event_bus(), topics::orders, e, env().publish_timeout);
+    const auto receipt =
+        publish_and_wait(event_bus(), topics::orders, std::move(e), env().publish_timeout);
+    view_->set_position(order_id, event_id, receipt.partition, receipt.offset);
   } catch (const std::exception& ex) {
-    view_.forget(order_id);
+    view_->forget(order_id);
     log().error("order not accepted by the bus", {{"order_id", order_id}, {"error", ex.what()}});
     throw api_error(503, "unavailable",
                     std::string("the event bus did not accept the order: ") + ex.what());
   }
-  log().info("order created", {{"order_id", order_id},
-                               {"total", created.total.to_string()},
-                               {"items", static_cast<std::int64_t>(created.items.size())}});
-  auto v = view_.get(order_id);
+  if (log().enabled(log_level::info))
+    log().info("order created", {{"order_id", order_id},
+                                 {"total", created.total.to_string()},
+                                 {"items", static_cast<std::int64_t>(created.items.size())}});
+  auto v = view_->get(order_id);
   if (!v) throw api_error(500, "internal", "order vanished from the read model");
   return *v;
 }
 
 void order_service::request_cancel(const std::string& order_id, const std::string& reason) {
-  if (!view_.get(order_id)) {
+  if (!view_->get(order_id)) {
     catch_up(std::chrono::milliseconds(500));
-    if (!view_.get(order_id))
+    if (!view_->get(order_id))
       throw api_error(404, "order_not_found", "no order with id '" + order_id + "'");
   }
   // Decide on the freshest state we can get, so "shipped" is not missed.
   catch_up(std::chrono::milliseconds(2000));
-  const auto v = view_.get(order_id);
+  const auto v = view_->get(order_id);
   if (!v || !v->known)
     throw api_error(404, "order_not_found", "no order with id '" + order_id + "'");
   if (is_terminal(v->status))
     throw api_error(409, "order_not_cancellable",
                     "order " + order_id + " is " + std::string(to_string(v->status)) +
                         " and can no longer be cancelled");
-  if (!view_.mark_cancellation_requested(order_id)) return;  // asked before: accepted again
+  if (!view_->mark_cancellation_requested(order_id)) return;  // asked before: accepted again
   OrderCancellationRequested req{order_id, reason.empty() ? "cancelled by customer" : reason};
   try {
     publish_and_wait(event_bus(), topics::orders, make_service_event(req, name(), order_id),
@@ -141,9 +151,9 @@ void order_service::watchdog() {
     if (stopping_) break;
     lock.unlock();
     const auto now = clock::system().now();
-    for (const auto& id : view_.stalled(now - config_.saga_timeout)) {
-      const auto v = view_.get(id);
-      if (!v || !view_.mark_cancellation_requested(id)) continue;
+    for (const auto& id : view_->stalled(now - config_.saga_timeout)) {
+      const auto v = view_->get(id);
+      if (!v || !view_->mark_cancellation_requested(id)) continue;
       log().warn("saga step timed out; compensating",
                  {{"order_id", v->order_id}, {"status", to_string(v->status)}});
       try {

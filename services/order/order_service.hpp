@@ -32,13 +32,22 @@ struct order_config {
   std::chrono::milliseconds watchdog_interval{1'000};
 };
 
+// A read model fed by another service in the same process (the status service, in
+// ecommerce_system): the order service then keeps no copy of its own. `group` is the consumer
+// group feeding it, whose lag catch_up() waits on; it must be started before the order service.
+struct shared_view {
+  order_projection* view = nullptr;
+  std::string group;
+};
+
 class order_service final : public service_base {
  public:
-  order_service(service_env env, const catalog& products, order_config config = {});
+  order_service(service_env env, const catalog& products, order_config config = {},
+                shared_view shared = {});
   ~order_service() override;
 
   const catalog& products() const noexcept { return catalog_; }
-  order_projection& view() noexcept { return view_; }
+  order_projection& view() noexcept { return *view_; }
 
   // Throws api_error (409 idempotency conflict, 503 when the bus does not acknowledge).
   // `replayed` tells whether the answer is a repeat of an earlier request with the same key.
@@ -57,7 +66,9 @@ class order_service final : public service_base {
 
   catalog catalog_;
   order_config config_;
-  order_projection view_;
+  order_projection own_view_;
+  order_projection* view_;  // &own_view_, or the shared one
+  bool shared_ = false;
   std::string view_group_;
 
   std::mutex keys_mutex_;

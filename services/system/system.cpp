@@ -8,7 +8,11 @@ ecommerce_system::ecommerce_system(service_env env, system_config config)
       notification_(std::make_unique<notification::notification_service>(env)),
       shipping_(std::make_unique<shipping::shipping_service>(env, config.seed)),
       status_(std::make_unique<status::status_service>(env, config.status)),
-      order_(std::make_unique<order::order_service>(env, config.products, config.order)) {}
+      // One read model for both: the status service feeds it, the order service reads it (and
+      // adds each order it creates before the bus echoes it back).
+      order_(std::make_unique<order::order_service>(
+          env, config.products, config.order,
+          order::shared_view{&status_->view(), status_->group()})) {}
 
 ecommerce_system::~ecommerce_system() {
   stop();

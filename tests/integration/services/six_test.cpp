@@ -83,10 +83,19 @@ void run_saga(const six& s) {
         return status_of(s, over_id) == "payment_failed";
       },
       90s));
-  const auto order = request(s.port(5), "GET", "/status/" + ids.front()).json();
+  // `shipped` may overtake the NotificationSent of the same order (another topic, consumed
+  // independently; the status stays monotonic): wait for the full timeline.
   std::set<std::string> types;
-  for (std::size_t i = 0; i < order.root()["events"].size(); ++i)
-    types.insert(std::string(order.root()["events"].at(i)["event_type"].as_string()));
+  const bool full = eventually(
+      [&] {
+        const auto order = request(s.port(5), "GET", "/status/" + ids.front()).json();
+        types.clear();
+        for (std::size_t i = 0; i < order.root()["events"].size(); ++i)
+          types.insert(std::string(order.root()["events"].at(i)["event_type"].as_string()));
+        return types.size() >= 5;
+      },
+      30s);
+  EXPECT_TRUE(full);
   for (auto t :
        {"OrderCreated", "InventoryConfirmed", "PaymentCompleted", "NotificationSent", "Shipped"})
     EXPECT_TRUE(types.contains(t)) << t;

@@ -109,3 +109,34 @@ TEST(Projection, AnOrderSeenFirstThroughALaterEventIsFilledIn) {
   EXPECT_EQ(p.get("late")->events.front().type, "OrderCreated");
   EXPECT_EQ(p.stats(clk.now()).in_progress, 1);
 }
+
+// The order service adds an order it creates before publishing it (notify=false, position -1);
+// the listener hears of the order exactly once, with its bus position, whichever comes first:
+// the bus delivering the event again, or the creator filling in the receipt.
+TEST(Projection, AnOrderAddedBeforeItsPublishIsAnnouncedOnceWithItsPosition) {
+  for (const bool bus_first : {true, false}) {
+    order_projection p;
+    std::vector<order_view> heard;
+    p.set_listener([&](const order_view& v) { heard.push_back(v); });
+    const auto c = ev(created("o1"), "o1");
+    EXPECT_TRUE(p.apply("orders", -1, -1, c, /*notify=*/false));
+    EXPECT_TRUE(heard.empty());
+    ASSERT_TRUE(p.get("o1"));
+    EXPECT_TRUE(p.get("o1")->known);
+    if (bus_first) {
+      EXPECT_TRUE(p.apply("orders", 3, 41, c));  // the position is new, nothing else
+      p.set_position("o1", c.id, 3, 41);         // the receipt, afterwards: nothing to do
+    } else {
+      p.set_position("o1", c.id, 3, 41);
+      EXPECT_FALSE(p.apply("orders", 3, 41, c));  // a plain duplicate now
+    }
+    ASSERT_EQ(heard.size(), 1u) << "bus first: " << bus_first;
+    ASSERT_EQ(heard[0].events.size(), 1u);
+    EXPECT_EQ(heard[0].events[0].partition, 3);
+    EXPECT_EQ(heard[0].events[0].offset, 41);
+    const auto v = *p.get("o1");
+    EXPECT_EQ(v.events.size(), 1u);
+    EXPECT_EQ(v.version, 1u);
+    EXPECT_EQ(p.stats(clk.now()).total_orders, 1);  // counted once
+  }
+}
