@@ -223,6 +223,18 @@ struct member {
   bool dispatch(part_state& ps, std::int32_t p, steady::time_point& next_retry);
   // Waits for the partition's in-flight offset commit; reloads the position if it lost a race.
   void settle(part_state& ps, std::int32_t p);
+  // Queues the commit of what was handled but not yet committed (after the in-flight one).
+  void commit_handled(part_state& ps, std::int32_t p) {
+    settle(ps, p);
+    if (ps.next == ps.committed) return;
+    ps.pending = bus->submit_commit(group->topic->id, group->name, p, ps.committed, ps.next);
+    ps.committed = ps.next;
+  }
+  // Settles everything: nothing handled stays uncommitted, nothing is in flight.
+  void flush(part_state& ps, std::int32_t p) {
+    commit_handled(ps, p);
+    settle(ps, p);
+  }
 };
 
 std::int64_t load_committed(connection& c, const std::string& group, std::int64_t topic_id,
@@ -288,7 +300,7 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
     return false;
   }
   if (n == 0) {
-    settle(ps, p);
+    commit_handled(ps, p);  // caught up: commit what a deferred commit left (see below)
     return false;
   }
   if (batch.front().off > ps.next) {
@@ -340,6 +352,12 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
   }
   if (done_to == ps.next) return false;
   // Pipelined commit: the previous batch's commit must have landed before this one is queued.
+  // While it has not, keep consuming and commit later: the next commit carries the newest
+  // position (a crash redelivers at most what was handled during one commit's fsync).
+  if (ps.pending && ps.pending->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    ps.next = done_to;
+    return true;
+  }
   settle(ps, p);
   if (done_to <= ps.next) return true;  // the position was reloaded: another owner moved it
   ps.next = done_to;
@@ -369,7 +387,7 @@ void member::run() {
   for (std::size_t i = 0; i < parts.size(); ++i) {
     auto& ps = *parts[i];
     std::unique_lock guard(ps.dispatch, std::try_to_lock);
-    if (guard) settle(ps, static_cast<std::int32_t>(i));
+    if (guard) flush(ps, static_cast<std::int32_t>(i));
   }
 }
 
@@ -667,7 +685,7 @@ void sqlite_bus::impl::rebalance(local_group& g) {
     if (cur && (cur != desired[p] || !lease_ours)) {
       ps.owner.store(nullptr);
       std::lock_guard wait_batch(ps.dispatch);  // the in-flight batch finishes first
-      cur->settle(ps, static_cast<std::int32_t>(p));
+      cur->flush(ps, static_cast<std::int32_t>(p));
     }
   }
 

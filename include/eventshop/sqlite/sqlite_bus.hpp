@@ -9,7 +9,8 @@
 //   batches of up to `max_commit_batch`, one fsync per batch; each publish is acknowledged
 //   (callback on the writer thread) after its batch committed, in publish order.
 // - Offsets: a group's position per partition is committed only after the handler returned for
-//   every event up to it (batched: a crash redelivers at most the last uncommitted batch).
+//   every event up to it (batched and pipelined, one commit in flight per partition: a crash
+//   redelivers at most what was handled while the last commit was in flight).
 // - Several processes may open the same file: publishers append under SQLite's write lock;
 //   members of one group in different processes share partitions through lease rows (owner
 //   member, pid, expiry). A lease held by a process that died (pid gone) or that stopped
