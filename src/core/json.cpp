@@ -273,7 +273,7 @@ json_view json_document::root() const {
 // Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
 // RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs.
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
+  static constexpr char hex[] = "0123456789ABCDEF";  // as RapidJSON writes it
   out.push_back('"');
   const char* run = s.data();
   const char* const end = s.data() + s.size();

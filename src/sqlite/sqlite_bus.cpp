@@ -999,7 +999,7 @@ void sqlite_bus::publish(std::string_view topic_name, envelope event, publish_ca
     return;
   }
   try {
-    detail::encode_stored(r.json, event);
+    encode_to(r.json, event);
   } catch (const error& e) {
     if (on_ack) on_ack(e.code(), {});
     return;

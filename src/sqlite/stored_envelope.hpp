@@ -19,13 +19,6 @@
 
 namespace eventshop::sqlite::detail {
 
-// Appends the structured JSON of `e` to `out`: the same canonical form (and the same errors) as
-// eventshop::encode() - fixed attribute order, no whitespace, RapidJSON's escaping - written in
-// one pass that copies unescaped runs of text whole. Throws eventshop::error: malformed_event
-// when `data` is not a JSON object, too_large over `max_bytes`.
-void encode_stored(std::string& out, const envelope& e,
-                   std::size_t max_bytes = std::size_t{1} << 20);
-
 // True: `out` holds the envelope (as eventshop::decode would produce it). False: `json` is not
 // in canonical form or does not pass a check; `out` is unspecified. Thread safety: reentrant.
 bool decode_canonical(std::string_view json, envelope& out);

@@ -157,7 +157,7 @@ TEST(SqliteStoredEnvelope, StoredFormRoundTripsThroughBothDecoders) {
     if (i % 2) e.extensions["ext" + std::to_string(i % 7)] = text(6);
     e.data = "{\"v\":" + std::to_string(i) + "}";
     std::string stored;
-    detail::encode_stored(stored, e);
+    encode_to(stored, e);
     envelope back;
     std::string problem;
     ASSERT_FALSE(decode(stored, back, problem)) << problem << "\n" << stored;
@@ -172,10 +172,10 @@ TEST(SqliteStoredEnvelope, StoredFormRoundTripsThroughBothDecoders) {
   std::string out = "keep";
   auto bad = sample();
   bad.data = "[1]";
-  EXPECT_THROW(detail::encode_stored(out, bad), error);
+  EXPECT_THROW(encode_to(out, bad), error);
   auto big = sample();
   big.data = "{\"x\":\"" + std::string(2000, 'x') + "\"}";
-  EXPECT_THROW(detail::encode_stored(out, big, 1000), error);
+  EXPECT_THROW(encode_to(out, big, codec_limits{.max_envelope_bytes = 1000}), error);
   EXPECT_EQ(out, "keep");  // nothing appended on error
 }
 
