@@ -103,6 +103,30 @@ struct partition_state {
   std::vector<member*> owners;           // members to wake on publish (one per active group)
   std::vector<group_partition*> active;  // offsets that hold back trimming
   std::atomic<int> waiting_publishers{0};
+  // Segments trimmed by publishers, left for a dispatch thread to free (guarded by mutex), so
+  // that freeing a thousand envelopes is not on the publisher's path.
+  std::vector<std::unique_ptr<std::vector<envelope>>> garbage;
+  std::atomic<bool> has_garbage{false};
+
+  // Frees the trimmed segments' events outside the lock and keeps one segment for reuse.
+  void collect(std::vector<std::unique_ptr<std::vector<envelope>>>& segments) {
+    if (segments.empty()) return;
+    for (auto& segment : segments)
+      segment->clear();
+    std::lock_guard lock(mutex);
+    log.recycle(std::move(segments.front()));
+    segments.clear();
+  }
+  void collect_garbage() {
+    if (!has_garbage.load(std::memory_order_acquire)) return;
+    std::vector<std::unique_ptr<std::vector<envelope>>> segments;
+    {
+      std::lock_guard lock(mutex);
+      segments.swap(garbage);
+      has_garbage.store(false, std::memory_order_relaxed);
+    }
+    collect(segments);
+  }
 };
 
 struct topic_state {
@@ -308,6 +332,7 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
     std::lock_guard lock(part.mutex);
     part.space.notify_all();
   }
+  part.collect_garbage();
   bus->notify_drain();
   return true;
 }
@@ -469,8 +494,8 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
   const auto p = partition_for(event.key(), static_cast<std::int32_t>(t.parts.size()));
   auto& part = *t.parts[static_cast<std::size_t>(p)];
   std::int64_t offset;
-  // Segments trimmed for retention; declared before the lock so their events are freed after it
-  // is released.
+  // Segments trimmed for retention; declared before the lock so that, when they are freed here,
+  // it is after the lock is released.
   std::vector<std::unique_ptr<std::vector<envelope>>> trimmed;
   {
     std::unique_lock lock(part.mutex);
@@ -506,13 +531,15 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
     part.next.store(offset + 1, std::memory_order_release);
     for (member* m : part.owners)
       m->wake();
+    if (!trimmed.empty() && !part.owners.empty()) {
+      // A dispatch thread of this partition frees them after its next batch.
+      for (auto& segment : trimmed)
+        part.garbage.push_back(std::move(segment));
+      trimmed.clear();
+      part.has_garbage.store(true, std::memory_order_release);
+    }
   }
-  if (!trimmed.empty()) {
-    for (auto& segment : trimmed)
-      segment->clear();
-    std::lock_guard lock(part.mutex);
-    part.log.recycle(std::move(trimmed.front()));
-  }
+  part.collect(trimmed);  // no consumer to hand them to: free them here, unlocked
   if (on_ack) on_ack({}, publish_receipt{p, offset});
 }
 
