@@ -237,6 +237,21 @@ TEST_F(http_server_test, handler_threads_run_blocking_handlers_off_the_io_thread
   EXPECT_EQ(blocked.get().body, "unblocked");
 }
 
+// Which thread runs a handler, as text.
+std::string thread_name() {
+  return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+}
+
+// A router whose GET /io-thread (async, so called on the io thread) names the io thread, and
+// whose GET /fast names the thread that ran it.
+router placement_router() {
+  router r;
+  r.add_async(method::get, "/io-thread",
+              [](request&, responder respond) { respond(response::text(200, thread_name())); });
+  r.get("/fast", [](request&) { return response::text(200, thread_name()); });
+  return r;
+}
+
 // With handler_threads, a route whose handler does not block moves off the pool onto the io
 // thread (no hand-off per request), and a route whose handler blocks stays on the pool.
 TEST_F(http_server_test, handler_threads_run_non_blocking_routes_in_place) {
@@ -245,19 +260,12 @@ TEST_F(http_server_test, handler_threads_run_non_blocking_routes_in_place) {
   auto cfg = test_config();
   cfg.io_threads = 1;
   cfg.handler_threads = 2;
-  auto id_of = [] {
-    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  };
-  router r;
-  // An async handler is called on the io thread: it tells which thread that is.
-  r.add_async(method::get, "/io-thread",
-              [id_of](request&, responder respond) { respond(response::text(200, id_of())); });
-  r.get("/fast", [id_of](request&) { return response::text(200, id_of()); });
+  router r = placement_router();
   std::promise<void> never;
   auto never_set = never.get_future().share();
-  r.get("/waits", [id_of, never_set](request&) {
+  r.get("/waits", [never_set](request&) {
     never_set.wait_for(3ms);  // blocks, as a handler waiting for a disk or a peer would
-    return response::text(200, id_of());
+    return response::text(200, thread_name());
   });
   start(cfg, std::move(r));
   test_client c(port());
@@ -280,14 +288,7 @@ TEST_F(http_server_test, handler_threads_without_adaptive_placement_always_use_t
   cfg.io_threads = 1;
   cfg.handler_threads = 2;
   cfg.adaptive_handler_placement = false;
-  auto id_of = [] {
-    return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  };
-  router r;
-  r.add_async(method::get, "/io-thread",
-              [id_of](request&, responder respond) { respond(response::text(200, id_of())); });
-  r.get("/fast", [id_of](request&) { return response::text(200, id_of()); });
-  start(cfg, std::move(r));
+  start(cfg, placement_router());
   test_client c(port());
   const std::string io = c.request(bhttp::verb::get, "/io-thread").body;
   ASSERT_FALSE(io.empty());

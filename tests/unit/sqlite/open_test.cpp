@@ -167,17 +167,22 @@ TEST(SqliteOpen, ANewerSchemaIsRefusedWithBothVersions) {
   EXPECT_EQ(query_int(path, "PRAGMA user_version"), 99);
 }
 
+// Publishes events {"n": first} .. {"n": last - 1} to topic "t", keyed k0..k4 in turn.
+void publish_numbered(sqlite_bus& bus, int first, int last) {
+  for (int i = first; i < last; ++i) {
+    event_options o;
+    o.source = "/eventshop/test";
+    o.subject = "k" + std::to_string(i % 5);
+    bus.publish("t", make_envelope("TestEvent", 1, "{\"n\":" + std::to_string(i) + "}", o)).get();
+  }
+}
+
 TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
   temp_dir dir;
   const auto path = dir.file("old.db");
   {
     sqlite_bus bus(at(path));
-    for (int i = 0; i < 40; ++i) {
-      event_options o;
-      o.source = "/eventshop/test";
-      o.subject = "k" + std::to_string(i % 5);
-      bus.publish("t", make_envelope("TestEvent", 1, "{\"n\":" + std::to_string(i) + "}", o)).get();
-    }
+    publish_numbered(bus, 0, 40);
   }
   // Simulate a file written by a build that knew only migration 1: events in a rowid table with a
   // position index, no event store, outbox or sequence table.
@@ -194,12 +199,7 @@ TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
   {
     sqlite_bus bus(at(path));
     // Appending continues the offsets and the global sequence of the migrated events.
-    for (int i = 40; i < 50; ++i) {
-      event_options o;
-      o.source = "/eventshop/test";
-      o.subject = "k" + std::to_string(i % 5);
-      bus.publish("t", make_envelope("TestEvent", 1, "{\"n\":" + std::to_string(i) + "}", o)).get();
-    }
+    publish_numbered(bus, 40, 50);
     std::mutex m;
     std::condition_variable cv;
     std::map<std::string, std::vector<int>> per_key;
