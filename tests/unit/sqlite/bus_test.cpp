@@ -11,6 +11,7 @@
 #include "eventshop/core/registry.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
 #include "temp_dir.hpp"
+#include "test_event.hpp"
 
 namespace eventshop::sqlite {
 namespace {
@@ -18,12 +19,7 @@ namespace {
 using conformance::collector;
 using namespace std::chrono_literals;
 
-envelope ev(const std::string& key, int seq) {
-  event_options o;
-  o.source = "/eventshop/test";
-  o.subject = key;
-  return make_envelope("TestEvent", 1, "{\"seq\":" + std::to_string(seq) + "}", o);
-}
+using testing::ev;
 
 void publish_n(bus& b, const std::string& topic, int from, int to) {
   std::vector<std::future<publish_receipt>> acks;

@@ -12,6 +12,7 @@
 #include "eventshop/sqlite/outbox.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
 #include "temp_dir.hpp"
+#include "test_event.hpp"
 
 namespace eventshop::sqlite {
 namespace {
@@ -19,12 +20,7 @@ namespace {
 using conformance::collector;
 using namespace std::chrono_literals;
 
-envelope ev(const std::string& key, int seq) {
-  event_options o;
-  o.source = "/eventshop/test";
-  o.subject = key;
-  return make_envelope("TestEvent", 1, "{\"seq\":" + std::to_string(seq) + "}", o);
-}
+using testing::ev;
 
 int seq_of(const envelope& e) {
   return std::stoi(e.data.substr(e.data.find(':') + 1));
