@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "bench_server_config.hpp"
 #include "eventshop/http/server.hpp"
 #include "eventshop/realtime/broadcaster.hpp"
 #include "ws_load.hpp"
@@ -84,12 +85,7 @@ result drive(bench::ws_load& load, Publish publish) {
 }
 
 result run_eventshop() {
-  eventshop::http::server_config sc;
-  sc.io_threads = 1;
-  if (const char* t = std::getenv("EVENTSHOP_BENCH_IO_THREADS"))
-    sc.io_threads = static_cast<unsigned>(std::atoi(t));
-  sc.access_log = false;
-  sc.record_metrics = false;
+  eventshop::http::server_config sc = bench_server_config();
   eventshop::realtime::broadcaster_config rc;
   rc.history_size = 16;
   eventshop::realtime::broadcaster hub(rc);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <string>
 
+#include "bench_server_config.hpp"
 #include "eventshop/http/http.hpp"
 
 namespace {
@@ -19,12 +20,7 @@ double to_ms(double v, const std::string& unit) {
 }
 
 void BM_HttpJsonRoute(benchmark::State& state) {
-  eventshop::http::server_config sc;
-  sc.io_threads = 1;
-  if (const char* t = std::getenv("EVENTSHOP_BENCH_IO_THREADS"))
-    sc.io_threads = static_cast<unsigned>(std::atoi(t));
-  sc.access_log = false;
-  sc.record_metrics = false;
+  eventshop::http::server_config sc = bench_server_config();
   eventshop::http::server server(sc);
   server.routes().get("/v1/ping", [](eventshop::http::request&) {
     return eventshop::http::response::json(200, R"({"status":"ok","service":"bench"})");
