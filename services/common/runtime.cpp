@@ -5,8 +5,13 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "eventshop/core/error.hpp"
@@ -173,8 +178,56 @@ std::uint64_t mix64(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
+namespace {
+
+// "madvise" when the kernel gives transparent huge pages only to memory that asks for them.
+std::string thp_mode() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  std::getline(in, line);
+  const auto open = line.find('[');
+  const auto close = line.find(']', open);
+  if (open == std::string::npos || close == std::string::npos) return {};
+  return line.substr(open + 1, close - open - 1);
+}
+
+// Runs this program again with glibc's `glibc.malloc.hugetlb=1` tunable (glibc >= 2.35), which
+// makes malloc ask for transparent huge pages. A tunable is read only when a program starts,
+// hence the exec; it keeps the pid, the arguments, the environment and the open descriptors.
+// Skipped when the user set the tunable (either way) or EVENTSHOP_MALLOC_HUGEPAGES=0, or when
+// the kernel's setting makes it pointless ("always" or "never"); returns if exec fails.
+void restart_with_malloc_hugepages() noexcept {
+  try {
+    if (const char* off = std::getenv("EVENTSHOP_MALLOC_HUGEPAGES");
+        off != nullptr && std::string_view(off) == "0")
+      return;
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    if (tunables != nullptr &&
+        std::string_view(tunables).find("glibc.malloc.hugetlb") != std::string_view::npos)
+      return;
+    if (thp_mode() != "madvise") return;
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');)
+      args.push_back(std::move(arg));
+    if (args.empty()) return;
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::string value = tunables != nullptr && *tunables != '\0' ? std::string(tunables) + ":" : "";
+    value += "glibc.malloc.hugetlb=1";
+    if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+    ::execv("/proc/self/exe", argv.data());
+  } catch (...) {  // out of memory reading the command line: run without huge pages
+  }
+}
+
+}  // namespace
+
 void tune_allocator() noexcept {
 #ifdef __GLIBC__
+  restart_with_malloc_hugepages();
   ::mallopt(M_TOP_PAD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
