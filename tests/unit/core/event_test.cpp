@@ -157,6 +157,37 @@ TEST(JsonDocument, ParsesEscapesUtf8AndLargeDocumentsAndRejectsWhatIsNotJson) {
   }
 }
 
+// A thread reuses the memory of its last destroyed document: documents parsed one after
+// another (small, large, failed, nested, alive at the same time) never see each other's values.
+TEST(JsonDocument, DocumentsParsedOneAfterAnotherAreIndependent) {
+  std::string big = "[";
+  for (int i = 0; i < 20000; ++i)
+    big += (i ? "," : "") + std::string("\"v") + std::to_string(i) + "\"";
+  big += "]";  // > 64 KiB of text and far beyond the inline pool
+  for (int round = 0; round < 3; ++round) {
+    {
+      const json_document a(R"({"k":"first","n":1})");
+      EXPECT_EQ(a.root()["k"].as_string(), "first");
+    }
+    {
+      const json_document large(big);
+      ASSERT_EQ(large.root().size(), 20000u);
+      EXPECT_EQ(large.root().at(19999).as_string(), "v19999");
+    }
+    EXPECT_THROW(json_document{"{\"k\":"}, error);
+    const json_document b(R"({"k":"second"})");
+    {
+      const json_document c(R"({"k":"third","n":3})");  // while b is alive
+      EXPECT_EQ(c.root()["k"].as_string(), "third");
+      EXPECT_TRUE(c.root()["n"].is_number());
+    }
+    EXPECT_EQ(b.root()["k"].as_string(), "second");
+    EXPECT_FALSE(b.root()["n"].is_number());
+    json_document moved = json_document(R"({"k":"moved"})");
+    EXPECT_EQ(moved.root()["k"].as_string(), "moved");
+  }
+}
+
 TEST(TypedEvent, MoneyIsExactInCents) {
   json_writer w;
   for (std::int64_t c : {0LL, 1LL, 5LL, 10LL, 99LL, 100LL, 5998LL, 199999LL, -250LL}) {
