@@ -6,8 +6,11 @@
 //   checkpoints: still safe against a crash of the *process*, but a power loss or OS crash may
 //   lose the last acknowledged transactions (never corrupts the file).
 // - Group commit: publishes from all threads are queued and one writer thread commits them in
-//   batches of up to `max_commit_batch`, one fsync per batch; each publish is acknowledged
-//   (callback on the writer thread) after its batch committed, in publish order.
+//   batches of up to `max_commit_batch`; each publish is acknowledged after its batch committed
+//   (and, with sync_mode::full, after the WAL was fsync'ed), in publish order. With full, the
+//   fsync is pipelined: a syncer thread fsyncs the WAL and runs the callbacks while the writer
+//   inserts the next batch; local handlers never see an event before it was acknowledged, a
+//   reader in another process may see it up to one fsync earlier (docs/sqlite.md).
 // - Offsets: a group's position per partition is committed only after the handler returned for
 //   every event up to it (batched and pipelined, one commit in flight per partition: a crash
 //   redelivers at most what was handled while the last commit was in flight).
@@ -22,7 +25,8 @@
 //   deletes events every group has consumed, beyond `retain_events` per partition; it never
 //   deletes what a known group has not consumed.
 //
-// Threads: one writer thread, one watcher/maintenance thread per bus, one dispatch thread per
+// Threads: one writer thread, one syncer thread (sync_mode::full: runs the publish callbacks; else
+// the writer does), one watcher/maintenance thread per bus, one dispatch thread per
 // subscription member (each with its own connection). Handlers run on dispatch threads.
 // Thread safety: safe from any thread. Opening errors (missing or read-only directory, a file
 // that is not an eventshop database, a newer schema) throw eventshop::error naming the problem.
@@ -95,9 +99,12 @@ class sqlite_bus final : public bus {
 
   // Counters since this object was opened (writer thread): for metrics and benchmarks.
   struct stats_t {
-    std::int64_t transactions = 0;    // committed write transactions (= fsyncs with sync FULL)
+    std::int64_t transactions = 0;    // committed write transactions
     std::int64_t events = 0;          // events they appended
     std::int64_t offset_commits = 0;  // group offset commits they carried
+    std::int64_t writer_cpu_ns = 0;   // CPU time the writer thread used (for benchmarks)
+    std::int64_t syncs = 0;           // fsyncs that acknowledged transactions (one may cover
+                                      // several; with sync_mode::normal: = transactions)
   };
   stats_t stats() const noexcept;
 

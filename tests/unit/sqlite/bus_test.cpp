@@ -4,7 +4,10 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "conformance/bus_conformance.hpp"
 #include "eventshop/core/error.hpp"
@@ -102,6 +105,55 @@ TEST(SqliteBus, ConcurrentPublishersShareTransactions) {
   const auto s = b.stats();
   EXPECT_EQ(s.events, 2000);
   EXPECT_LT(s.transactions, 2000);  // group commit: fewer transactions than events
+}
+
+// With synchronous=FULL the writer commits without waiting for the fsync and the syncer thread
+// acknowledges after it: a handler in the same process must still never see an event before it
+// was acknowledged (= fsync'ed) - the durability gate keeps dispatch threads below it.
+TEST(SqliteBus, LocalHandlersNeverSeeAnEventBeforeItsAcknowledgement) {
+  testing::temp_dir dir;
+  sqlite_bus b(bus_options{.path = dir.file("bus.db"), .partitions = 4});
+  std::mutex m;
+  std::set<std::pair<std::int32_t, std::int64_t>> acked;
+  std::atomic<int> early{0};
+  collector<int> handled;
+  auto sub = b.subscribe("t", "g",
+                         [&](const message& msg) {
+                           {
+                             std::lock_guard lock(m);
+                             if (!acked.count({msg.partition, msg.offset})) early.fetch_add(1);
+                           }
+                           handled.add(1);
+                         },
+                         {.concurrency = 2});
+  constexpr int per_thread = 600;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<std::future<void>> done;
+      for (int i = 0; i < per_thread; ++i) {
+        auto p = std::make_shared<std::promise<void>>();
+        done.push_back(p->get_future());
+        b.publish("t", ev("k" + std::to_string(t * per_thread + i), i),
+                  [&, p](std::error_code ec, const publish_receipt& r) {
+                    if (!ec) {
+                      std::lock_guard lock(m);
+                      acked.insert({r.partition, r.offset});
+                    }
+                    p->set_value();
+                  });
+      }
+      for (auto& d : done)
+        d.get();
+    });
+  for (auto& t : threads)
+    t.join();
+  ASSERT_TRUE(handled.wait_for_count(4 * per_thread, 20s));
+  EXPECT_EQ(early.load(), 0);
+  const auto s = b.stats();
+  EXPECT_EQ(s.events, 4 * per_thread);
+  EXPECT_GE(s.syncs, 1);
+  EXPECT_LE(s.syncs, s.transactions);  // one fsync may acknowledge several transactions
 }
 
 TEST(SqliteBus, OffsetsAreCommittedOnlyAfterTheHandlerSucceeded) {
