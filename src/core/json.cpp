@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -24,15 +26,27 @@ using rapidjson::SizeType;
 // its first element, so commas and colons are placed without a state machine.
 struct json_writer::impl {
   std::string out;
-  std::vector<bool> empty;  // one per open object/array: nothing written in it yet
-  bool after_key = false;   // the next value follows a key's colon
+  // One bit per open object/array, innermost lowest: nothing written in it yet. Nesting deeper
+  // than 64 levels continues in `deeper`.
+  std::uint64_t empty_bits = 0;
+  std::size_t depth = 0;
+  std::vector<bool> deeper;
+  bool after_key = false;  // the next value follows a key's colon
+
+  impl() { out.reserve(256); }
 
   void prefix() {
     if (after_key) {
       after_key = false;
-    } else if (!empty.empty()) {
-      if (empty.back())
-        empty.back() = false;
+    } else if (depth > 64) {
+      if (deeper.back())
+        deeper.back() = false;
+      else
+        out.push_back(',');
+    } else if (depth > 0) {
+      const std::uint64_t bit = std::uint64_t{1} << (depth - 1);
+      if (empty_bits & bit)
+        empty_bits &= ~bit;
       else
         out.push_back(',');
     }
@@ -40,11 +54,17 @@ struct json_writer::impl {
   void open(char c) {
     prefix();
     out.push_back(c);
-    empty.push_back(true);
+    ++depth;
+    if (depth > 64)
+      deeper.push_back(true);
+    else
+      empty_bits |= std::uint64_t{1} << (depth - 1);
   }
   void close(char c) {
     out.push_back(c);
-    if (!empty.empty()) empty.pop_back();
+    if (depth == 0) return;
+    if (depth > 64) deeper.pop_back();
+    --depth;
   }
   template <class Int>
   void integer(Int v) {
@@ -130,8 +150,15 @@ std::string_view json_writer::view() const {
 }
 void json_writer::clear() {
   impl_->out.clear();
-  impl_->empty.clear();
+  impl_->empty_bits = 0;
+  impl_->depth = 0;
+  impl_->deeper.clear();
   impl_->after_key = false;
+}
+std::string json_writer::take() {
+  std::string text = std::move(impl_->out);
+  clear();
+  return text;
 }
 
 namespace {
@@ -301,18 +328,58 @@ json_view json_document::root() const {
   return json_view{&impl_->doc};
 }
 
+namespace {
+
+// True when one of the 8 bytes of `w` is a control character, '"' or '\\' (may also flag a
+// UTF-8 byte next to such a byte; the caller then looks byte by byte).
+bool needs_escape(std::uint64_t w) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (ones * '"');
+  const std::uint64_t backslash = w ^ (ones * '\\');
+  return ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+           ((backslash - ones) & ~backslash)) &
+          high) != 0;
+}
+
+}  // namespace
+
 // Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
-// RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs.
+// RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs, found 8 bytes at a
+// time.
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";  // as RapidJSON writes it
-  out.push_back('"');
-  const char* run = s.data();
+  const auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
   const char* const end = s.data() + s.size();
-  for (const char* p = run; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(run, p);
-    run = p + 1;
+  const char* p = s.data();
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (needs_escape(w)) break;
+    p += 8;
+  }
+  while (p != end && plain(static_cast<unsigned char>(*p)))
+    ++p;
+  out.push_back('"');
+  if (p == end) {  // nothing to escape (the usual case): one copy
+    out.append(s.data(), s.size());
+    out.push_back('"');
+    return;
+  }
+  const char* run = s.data();
+  while (p != end) {
+    if (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (!needs_escape(w)) {
+        p += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(*p++);
+    if (plain(c)) continue;
+    out.append(run, static_cast<std::size_t>(p - 1 - run));
+    run = p;
     switch (c) {
       case '"':
         out.append("\\\"", 2);
@@ -341,7 +408,7 @@ void append_json_string(std::string& out, std::string_view s) {
       }
     }
   }
-  out.append(run, end);
+  out.append(run, static_cast<std::size_t>(end - run));
   out.push_back('"');
 }
 

@@ -205,7 +205,7 @@ template <has_fields T>
 std::string encode_data(const T& value) {
   json_writer w;
   write_json(w, value);
-  return w.str();
+  return w.take();
 }
 
 template <has_fields T>

@@ -38,6 +38,8 @@ class json_writer {
   // The text so far, and a reset for reuse.
   std::string_view view() const;
   std::string str() const { return std::string(view()); }
+  // The text, moved out; the writer is cleared for reuse.
+  std::string take();
   void clear();
 
  private:

@@ -135,6 +135,25 @@ TEST(JsonWriter, PlacesCommasAndColonsAtEveryNestingLevel) {
   w.string("again");
   w.end_array();
   EXPECT_EQ(w.view(), R"(["again"])");
+  EXPECT_EQ(w.take(), R"(["again"])");
+  EXPECT_EQ(w.view(), "");
+  // Deeper than the writer's 64 levels of inline state: two elements at every level.
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    w.begin_array();
+    w.int64(i);
+    expected += (i > 0 ? ",[" : "[") + std::to_string(i);
+  }
+  for (int i = 0; i < 100; ++i) {
+    w.end_array();
+    expected += "]";
+    if (i < 99) {
+      w.int64(i);
+      expected += "," + std::to_string(i);
+    }
+  }
+  EXPECT_EQ(w.view(), expected);
+  EXPECT_NO_THROW(json_document{w.view()});
 }
 
 TEST(JsonDocument, ParsesEscapesUtf8AndLargeDocumentsAndRejectsWhatIsNotJson) {
@@ -186,6 +205,50 @@ TEST(JsonDocument, DocumentsParsedOneAfterAnotherAreIndependent) {
     json_document moved = json_document(R"({"k":"moved"})");
     EXPECT_EQ(moved.root()["k"].as_string(), "moved");
   }
+}
+
+// The escaper looks at 8 bytes at a time: every byte that needs escaping is found at every
+// position of a word, next to ASCII and to UTF-8 bytes, as a byte-by-byte escaper finds it.
+TEST(JsonString, EscapesExactlyWhatAByteByByteEscaperDoes) {
+  const auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == '\b') {
+        out += "\\b";
+      } else if (c == '\f') {
+        out += "\\f";
+      } else if (c < 0x20) {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  };
+  const std::string specials[] = {"\"",   "\\",       "\n", "\x01", "\x1f", std::string(1, '\0'),
+                                  "\x7f", "\xc3\xa9", " ",  "\xff"};
+  for (std::size_t len = 0; len <= 19; ++len)
+    for (std::size_t pos = 0; pos < std::max<std::size_t>(len, 1); ++pos)
+      for (const auto& sp : specials) {
+        std::string s(len, 'a');
+        if (len > 0) s.replace(pos, 1, sp);
+        std::string out = "prefix";
+        append_json_string(out, s);
+        EXPECT_EQ(out, "prefix" + reference(s)) << "len " << len << " pos " << pos;
+      }
 }
 
 TEST(TypedEvent, MoneyIsExactInCents) {
