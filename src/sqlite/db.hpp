@@ -121,6 +121,11 @@ class transaction_guard {
   bool done_ = false;
 };
 
+// Events of one partition (schema 5): table es_log_<topic_id>_<partition>(off INTEGER PRIMARY
+// KEY, seq, key, envelope). Created with the topic's es_partitions rows, in their transaction.
+std::string partition_table(std::int64_t topic_id, std::int32_t partition);
+void create_partition_table(connection& c, std::int64_t topic_id, std::int32_t partition);
+
 // The schema version this build writes and understands.
 int schema_version() noexcept;
 

@@ -1,5 +1,6 @@
 // The SQLite bus. Layout of the file: es_topics / es_partitions (next offset per partition) /
-// es_events (global seq, topic, partition, offset, key, envelope JSON) / es_offsets (group
+// es_log_<topic>_<partition> (offset = rowid, global seq, key, envelope JSON: one table per
+// partition, so appends are at the end of a b-tree) / es_sequence / es_offsets (group
 // positions) / es_members + es_leases (who dispatches which partition, across processes).
 //
 // In this process: one writer thread owns the write connection and commits queued publishes and
@@ -176,6 +177,7 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
   // Writer.
   connection writer_conn;
   std::vector<statement> writer_stmts;  // prepared once, used by the writer thread only
+  std::map<std::pair<std::int64_t, std::int32_t>, statement> insert_stmts;  // writer thread only
   std::mutex queue_mutex;
   std::condition_variable queue_cv;  // writer waits for work
   std::condition_variable space_cv;  // publishers wait for room; close() waits for a flush
@@ -281,7 +283,7 @@ struct member {
   handler fn;
   std::thread thread;
   connection conn;
-  statement read;
+  std::vector<statement> reads;              // per partition, prepared on first use
   statement begin_read, snapshot, end_read;  // pipelined sync only (see dispatch)
   struct slot {
     std::int64_t off = 0;
@@ -360,6 +362,7 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
   std::string problem;
   std::size_t n = 0;
   bool in_read = false;
+  statement* read = nullptr;
   try {
     // With the pipelined sync, events this process committed may not be fsync'ed yet: read only
     // below the partition's durability gate. The gate is loaded after the read snapshot was
@@ -371,23 +374,27 @@ bool member::dispatch(part_state& ps, std::int32_t p, steady::time_point& next_r
       snapshot.run();
       below = group->topic->durable_below[static_cast<std::size_t>(p)].load();
     }
-    read.bind(1, group->topic->id)
-        .bind(2, p)
-        .bind(3, ps.next)
-        .bind(4, below)
-        .bind(5, static_cast<std::int64_t>(bus->options.max_batch));
-    while (read.step()) {
+    auto& stmt = reads[static_cast<std::size_t>(p)];
+    if (!stmt.get())
+      stmt =
+          conn.prepare("SELECT off, envelope FROM " + detail::partition_table(group->topic->id, p) +
+                       " WHERE off>=? AND off<? ORDER BY off LIMIT ?");
+    read = &stmt;
+    read->bind(1, ps.next)
+        .bind(2, below)
+        .bind(3, static_cast<std::int64_t>(bus->options.max_batch));
+    while (read->step()) {
       if (batch.size() <= n) batch.emplace_back();
       auto& s = batch[n++];
-      s.off = read.int64(0);
-      const auto stored = read.text(1);
+      s.off = read->int64(0);
+      const auto stored = read->text(1);
       s.ok = detail::decode_canonical(stored, s.ev) || !decode(stored, s.ev, problem, limits);
       if (!s.ok) s.problem = problem;
     }
-    read.reset();
+    read->reset();
     if (in_read) end_read.run();
   } catch (const std::exception& e) {
-    read.reset();
+    if (read) read->reset();
     if (in_read) sqlite3_exec(conn.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     bus_log().warn("reading events failed; will retry",
                    {{"topic", group->topic->name}, {"partition", p}, {"error", e.what()}});
@@ -532,8 +539,10 @@ std::shared_ptr<const topic_info> sqlite_bus::impl::topic(std::string_view name,
         info->partitions = options.partitions;
         auto ins = maint.prepare(
             "INSERT OR IGNORE INTO es_partitions(topic_id, part, next_offset) VALUES (?, ?, 0)");
-        for (std::int32_t p = 0; p < info->partitions; ++p)
+        for (std::int32_t p = 0; p < info->partitions; ++p) {
           ins.bind(1, info->id).bind(2, p).run();
+          detail::create_partition_table(maint, info->id, p);
+        }
       }
       tx.commit();
     }
@@ -713,9 +722,7 @@ bool sqlite_bus::impl::write_batch(written_batch& b) {
       if (st.empty()) {
         st.push_back(
             c.prepare("SELECT next_offset FROM es_partitions WHERE topic_id=? AND part=?"));
-        st.push_back(c.prepare(
-            "INSERT INTO es_events(topic_id, part, off, seq, key, envelope) VALUES (?, ?, ?, ?, ?, "
-            "?)"));
+        st.emplace_back();  // appends: insert_stmts, one per partition table
         st.push_back(
             c.prepare("UPDATE es_partitions SET next_offset=? WHERE topic_id=? AND part=?"));
         st.push_back(c.prepare(
@@ -725,7 +732,6 @@ bool sqlite_bus::impl::write_batch(written_batch& b) {
         st.push_back(c.prepare("UPDATE es_sequence SET next_seq=? WHERE id=1"));
       }
       auto& sel = st[0];
-      auto& ins = st[1];
       auto& upd = st[2];
       auto& off = st[3];
       std::int64_t seq = 0;
@@ -733,8 +739,12 @@ bool sqlite_bus::impl::write_batch(written_batch& b) {
         seq = st[4].step() ? st[4].int64(0) : 1;
         st[4].reset();
       }
-      std::map<std::pair<const topic_info*, std::int32_t>, std::pair<std::int64_t, std::int64_t>>
-          next;  // -> (first offset of this batch, next offset)
+      struct position {
+        std::int64_t first = 0;  // first offset of this batch
+        std::int64_t next = 0;
+        statement* insert = nullptr;
+      };
+      std::map<std::pair<const topic_info*, std::int32_t>, position> next;
       for (std::size_t i = 0; i < pubs.size(); ++i) {
         auto& r = pubs[i];
         const auto k = std::make_pair(r.topic.get(), r.partition);
@@ -743,20 +753,22 @@ bool sqlite_bus::impl::write_batch(written_batch& b) {
           sel.bind(1, r.topic->id).bind(2, r.partition);
           const std::int64_t v = sel.step() ? sel.int64(0) : 0;
           sel.reset();
-          it = next.emplace(k, std::make_pair(v, v)).first;
+          auto& ins = insert_stmts[{r.topic->id, r.partition}];
+          if (!ins.get())
+            ins = c.prepare("INSERT INTO " + detail::partition_table(r.topic->id, r.partition) +
+                            "(off, seq, key, envelope) VALUES (?, ?, ?, ?)");
+          it = next.emplace(k, position{v, v, &ins}).first;
         }
-        const auto o = it->second.second++;
-        ins.bind(1, r.topic->id)
-            .bind(2, r.partition)
-            .bind(3, o)
-            .bind(4, seq++)
-            .bind_static(5, r.key)
-            .bind_blob_static(6, r.json);
-        ins.run();
+        const auto o = it->second.next++;
+        it->second.insert->bind(1, o)
+            .bind(2, seq++)
+            .bind_static(3, r.key)
+            .bind_blob_static(4, r.json)
+            .run();
         b.receipts[i] = {r.partition, o};
       }
       for (auto& [k, v] : next)
-        upd.bind(1, v.second).bind(2, k.first->id).bind(3, k.second).run();
+        upd.bind(1, v.next).bind(2, k.first->id).bind(3, k.second).run();
       if (!pubs.empty()) st[5].bind(1, seq).run();
       for (std::size_t i = 0; i < cs.size(); ++i) {
         auto& r = *cs[i];
@@ -1299,15 +1311,27 @@ subscription sqlite_bus::subscribe(std::string_view topic_name, std::string_view
     // consumed, and `latest` means "after this moment" even across restarts.
     std::lock_guard lock(i.maint_mutex);
     detail::transaction_guard tx(i.maint);
-    auto s = i.maint.prepare(
-        options.start == start_position::earliest
-            ? "INSERT OR IGNORE INTO es_offsets(grp, topic_id, part, next_offset) SELECT ?, "
-              "p.topic_id, p.part, coalesce((SELECT min(off) FROM es_events e WHERE "
-              "e.topic_id=p.topic_id AND e.part=p.part), p.next_offset) FROM es_partitions p "
-              "WHERE p.topic_id=?"
-            : "INSERT OR IGNORE INTO es_offsets(grp, topic_id, part, next_offset) SELECT ?, "
-              "p.topic_id, p.part, p.next_offset FROM es_partitions p WHERE p.topic_id=?");
-    s.bind(1, std::string_view(gname)).bind(2, t->id).run();
+    if (options.start == start_position::earliest) {
+      for (std::int32_t p = 0; p < t->partitions; ++p)
+        i.maint
+            .prepare(
+                "INSERT OR IGNORE INTO es_offsets(grp, topic_id, part, next_offset) SELECT ?1, "
+                "?2, ?3, coalesce((SELECT min(off) FROM " +
+                detail::partition_table(t->id, p) +
+                "), p.next_offset) FROM es_partitions p WHERE p.topic_id=?2 AND p.part=?3")
+            .bind(1, std::string_view(gname))
+            .bind(2, t->id)
+            .bind(3, p)
+            .run();
+    } else {
+      i.maint
+          .prepare(
+              "INSERT OR IGNORE INTO es_offsets(grp, topic_id, part, next_offset) SELECT ?, "
+              "p.topic_id, p.part, p.next_offset FROM es_partitions p WHERE p.topic_id=?")
+          .bind(1, std::string_view(gname))
+          .bind(2, t->id)
+          .run();
+    }
     tx.commit();
   }
   std::shared_ptr<local_group> g;
@@ -1333,10 +1357,7 @@ subscription sqlite_bus::subscribe(std::string_view topic_name, std::string_view
     m->id = new_uuid_v7();
     m->fn = h;
     m->conn = connection(i.params());
-    m->read = m->conn.prepare(
-        "SELECT off, envelope FROM es_events WHERE topic_id=? AND part=? AND off>=? AND off<? "
-        "ORDER "
-        "BY off LIMIT ?");
+    m->reads.resize(static_cast<std::size_t>(t->partitions));
     if (i.pipelined) {
       m->begin_read = m->conn.prepare("BEGIN");
       m->snapshot = m->conn.prepare("SELECT next_seq FROM es_sequence WHERE id=1");
@@ -1487,9 +1508,13 @@ std::int64_t sqlite_bus::impl::compact(std::string_view topic_name) {
   }
   parts.reset();
   std::int64_t deleted = 0;
-  auto del = i.maint.prepare("DELETE FROM es_events WHERE topic_id=? AND part=? AND off<?");
   for (auto& c : cuts) {
-    del.bind(1, c.topic).bind(2, c.part).bind(3, c.below).run();
+    i.maint
+        .prepare("DELETE FROM " +
+                 detail::partition_table(c.topic, static_cast<std::int32_t>(c.part)) +
+                 " WHERE off<?")
+        .bind(1, c.below)
+        .run();
     deleted += i.maint.changes();
   }
   tx.commit();

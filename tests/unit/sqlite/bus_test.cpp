@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "conformance/bus_conformance.hpp"
+#include "events_view.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/registry.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
@@ -67,6 +68,7 @@ std::int64_t stored_events(const std::string& path) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_busy_timeout(db, 5000);
+  EXPECT_EQ(testing::create_events_view(db), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db, "SELECT count(*) FROM es_events", -1, &s, nullptr);
   std::int64_t n = -1;

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "events_view.hpp"
 #include "temp_dir.hpp"
 
 namespace eventshop::sqlite {
@@ -55,6 +56,8 @@ class db_reader {
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     sqlite3_busy_timeout(db_, 5000);
   }
+  // The bus file's events as one relation, es_events (see events_view.hpp).
+  void events_view() { EXPECT_EQ(testing::create_events_view(db_), SQLITE_OK); }
   ~db_reader() { sqlite3_close(db_); }
   std::int64_t integer(const std::string& sql) {
     sqlite3_stmt* s = nullptr;
@@ -81,6 +84,7 @@ class db_reader {
 // Checks every invariant after a crash; returns the number of distinct events in the bus.
 std::int64_t check_invariants(const testing::temp_dir& dir, bool drained) {
   db_reader bus(dir.file("bus.db"));
+  bus.events_view();
   const std::string id = "json_extract(envelope, '$.id')";
   const auto events = bus.integer("SELECT count(*) FROM es_events");
   EXPECT_EQ(bus.integer("SELECT count(DISTINCT " + id + ") FROM es_events"), events)
@@ -166,6 +170,7 @@ TEST(SqliteMultiProcess, OneProcessPublishesAnotherConsumes) {
   EXPECT_EQ(fx.integer("SELECT count(*) FROM effects"), n);
   EXPECT_EQ(fx.integer("SELECT count(DISTINCT event_id) FROM effects"), n);
   db_reader bus(dir.file("bus.db"));
+  bus.events_view();
   EXPECT_EQ(bus.integer("SELECT count(*) FROM es_events"), n);
   EXPECT_EQ(bus.integer("SELECT count(*) FROM es_members"), 0);  // both left cleanly
 }

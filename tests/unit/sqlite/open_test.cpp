@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "events_view.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/registry.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
@@ -62,6 +63,8 @@ void exec_raw(const std::string& path, const char* sql) {
 std::int64_t query_int(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
+  if (std::string_view(sql).find("es_events") != std::string_view::npos)
+    testing::create_events_view(db);  // TEMP: the file is not changed
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
   std::int64_t v = -1;
@@ -186,16 +189,33 @@ TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
   }
   // Simulate a file written by a build that knew only migration 1: events in a rowid table with a
   // position index, no event store, outbox or sequence table.
-  exec_raw(path,
-           "CREATE TABLE v1(seq INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, part INTEGER NOT "
-           "NULL, off INTEGER NOT NULL, key TEXT NOT NULL, envelope BLOB NOT NULL); "
-           "INSERT INTO v1 SELECT seq, topic_id, part, off, key, envelope FROM es_events; "
-           "DROP TABLE es_events; ALTER TABLE v1 RENAME TO es_events; "
-           "CREATE UNIQUE INDEX es_events_position ON es_events(topic_id, part, off); "
-           "DROP TABLE es_sequence; "
-           "DROP TABLE es_outbox; DROP TABLE es_processed; DROP TABLE es_checkpoints; "
-           "DROP TABLE es_streams; DROP TABLE es_store; DROP TABLE es_snapshots; "
-           "DELETE FROM eventshop_schema WHERE version > 1; PRAGMA user_version = 1");
+  std::string drop_logs;
+  for (int p = 0; p < bus_options{}.partitions; ++p)
+    drop_logs += "DROP TABLE es_log_1_" + std::to_string(p) + "; ";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(testing::create_events_view(db), SQLITE_OK);
+    const std::string sql =
+        "CREATE TABLE v1(seq INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, part INTEGER NOT "
+        "NULL, off INTEGER NOT NULL, key TEXT NOT NULL, envelope BLOB NOT NULL); "
+        "INSERT INTO v1 SELECT seq, topic_id, part, off, key, envelope FROM temp.es_events; "
+        "DROP VIEW temp.es_events; " +
+        drop_logs +
+        "ALTER TABLE v1 RENAME TO es_events; "
+        "CREATE UNIQUE INDEX es_events_position ON es_events(topic_id, part, off); "
+        "DROP TABLE es_sequence; "
+        "DROP TABLE es_outbox; DROP TABLE es_processed; DROP TABLE es_checkpoints; "
+        "DROP TABLE es_streams; DROP TABLE es_store; DROP TABLE es_snapshots; "
+        "DELETE FROM eventshop_schema WHERE version > 1; PRAGMA user_version = 1";
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    const std::string msg = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << msg;
+  }
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'es_log_%'"), 0);
   {
     sqlite_bus bus(at(path));
     // Appending continues the offsets and the global sequence of the migrated events.
@@ -222,7 +242,10 @@ TEST(SqliteOpen, AnOlderSchemaIsMigratedForward) {
   EXPECT_EQ(query_int(path, "PRAGMA user_version"), query_int(path,
                                                               "SELECT max(version) FROM "
                                                               "eventshop_schema"));
-  EXPECT_GE(query_int(path, "PRAGMA user_version"), 4);
+  EXPECT_GE(query_int(path, "PRAGMA user_version"), 5);
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='es_events'"), 0);
+  EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'es_log_1_%'"),
+            bus_options{}.partitions);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name='es_outbox'"), 1);
   EXPECT_EQ(query_int(path, "SELECT count(*) FROM eventshop_schema"),
             query_int(path, "PRAGMA user_version"));
