@@ -78,13 +78,17 @@ http::server& host::add_status(status::status_service& s) {
   bc.history_size = 32;
   realtime_->broadcaster = std::make_unique<realtime::broadcaster>(bc);
   auto& b = *realtime_->broadcaster;
-  b.add_channel_kind(
-      "order",
-      {.conflate = true, .snapshot = [&s](std::string_view channel) -> std::optional<std::string> {
-         const auto v = s.view().get(std::string(channel.substr(6)));
-         if (!v || !v->known) return std::nullopt;
-         return v1_order_json(*v);
-       }});
+  // One "order:<id>" channel per order, most never watched, and "orders", watched by the UI at
+  // most: a channel of theirs exists from its first subscription on (a subscriber gets a
+  // snapshot first), so a status change nobody watches costs no JSON, history or channel.
+  b.add_channel_kind("order",
+                     {.conflate = true,
+                      .snapshot = [&s](std::string_view channel) -> std::optional<std::string> {
+                        const auto v = s.view().get(std::string(channel.substr(6)));
+                        if (!v || !v->known) return std::nullopt;
+                        return v1_order_json(*v);
+                      },
+                      .history_before_subscription = false});
   b.add_channel_kind("orders", {.conflate = false,
                                 .snapshot = [&s](std::string_view) -> std::optional<std::string> {
                                   std::size_t total = 0;
@@ -100,7 +104,8 @@ http::server& host::add_status(status::status_service& s) {
                                   w.int64(static_cast<std::int64_t>(total));
                                   w.end_object();
                                   return w.str();
-                                }});
+                                },
+                                .history_before_subscription = false});
   b.add_channel_kind(
       "stats", {.conflate = true, .snapshot = [&s](std::string_view) -> std::optional<std::string> {
                   json_writer w;
@@ -110,9 +115,15 @@ http::server& host::add_status(status::status_service& s) {
   b.attach(srv);
   s.on_order([&b](const order_view& v) {
     if (!v.known) return;
-    const std::string json = v1_order_json(v);
-    b.publish("order:" + v.order_id, json);
-    b.publish("orders", json);
+    std::string json;  // built once for both channels, and only if one of them needs it
+    const std::function<std::string_view()> make = [&]() -> std::string_view {
+      if (json.empty()) json = v1_order_json(v);
+      return json;
+    };
+    thread_local std::string channel;
+    channel.assign("order:").append(v.order_id);
+    b.publish_lazy(channel, make);
+    b.publish_lazy("orders", make);
   });
   s.on_stats([&b](const order_stats& st) {
     json_writer w;

@@ -155,8 +155,14 @@ struct hub : std::enable_shared_from_this<hub> {
   logger log{"realtime"};
   std::map<std::string, kind_entry, std::less<>> kinds;
 
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
   std::mutex channels_mutex;
-  std::unordered_map<std::string, std::shared_ptr<channel>> channels;
+  std::unordered_map<std::string, std::shared_ptr<channel>, name_hash, std::equal_to<>> channels;
 
   std::mutex sessions_mutex;
   std::unordered_map<session*, std::weak_ptr<session>> sessions;
@@ -201,7 +207,7 @@ struct hub : std::enable_shared_from_this<hub> {
 
   std::shared_ptr<channel> get_channel(std::string_view name, const kind_entry* k) {
     std::lock_guard lock(channels_mutex);
-    auto it = channels.find(std::string(name));
+    auto it = channels.find(name);
     if (it != channels.end()) return it->second;
     auto ch = std::make_shared<channel>();
     ch->name = std::string(name);
@@ -210,8 +216,18 @@ struct hub : std::enable_shared_from_this<hub> {
     return ch;
   }
 
-  // Drops a channel nobody listens to and nothing was published on.
+  // The channel if it exists (lazy kinds: only once subscribed), else null.
+  std::shared_ptr<channel> find_channel(std::string_view name) {
+    std::lock_guard lock(channels_mutex);
+    auto it = channels.find(name);
+    return it == channels.end() ? nullptr : it->second;
+  }
+
+  // Drops a channel nobody listens to and nothing was published on. Not a channel of a kind
+  // without history before subscription: it only exists since it was subscribed to, and
+  // dropping it would let its offsets start again at 0 without a new epoch.
   void maybe_drop(const std::shared_ptr<channel>& ch) {
+    if (!ch->kind->options.history_before_subscription) return;
     std::lock_guard lock(channels_mutex);
     std::lock_guard clock(ch->mutex);
     std::erase_if(ch->subscribers, [](const auto& w) { return w.expired(); });
@@ -898,6 +914,11 @@ void broadcaster::attach(http::server& server, attach_options options) {
 }
 
 std::uint64_t broadcaster::publish(std::string_view channel_name, std::string_view json) {
+  return publish_lazy(channel_name, [json] { return json; });
+}
+
+std::uint64_t broadcaster::publish_lazy(std::string_view channel_name,
+                                        const std::function<std::string_view()>& make_json) {
   if (channel_name.size() > impl_->cfg.max_channel_name) {
     throw eventshop::error(errc::invalid_argument, "publish: channel name too long");
   }
@@ -906,13 +927,17 @@ std::uint64_t broadcaster::publish(std::string_view channel_name, std::string_vi
     throw eventshop::error(errc::invalid_argument, "publish: no channel kind registered for '" +
                                                        std::string(channel_name) + "'");
   }
-  auto ch = impl_->get_channel(channel_name, k);
+  auto ch = k->options.history_before_subscription ? impl_->get_channel(channel_name, k)
+                                                   : impl_->find_channel(channel_name);
+  if (!ch) return 0;  // never subscribed to: the message would go nowhere
   std::lock_guard lock(ch->mutex);
   if (impl_->m_published) impl_->m_published->inc();
+  const bool keep = impl_->cfg.history_size > 0;
+  if (!keep && ch->subscribers.empty()) return ++ch->offset;  // nobody gets it, nothing kept
   auto m = std::make_shared<message>();
   m->offset = ++ch->offset;
-  m->data = std::string(json);
-  if (impl_->cfg.history_size > 0) {
+  m->data = std::string(make_json());
+  if (keep) {
     ch->history.push_back(m);
     while (ch->history.size() > impl_->cfg.history_size)
       ch->history.pop_front();
@@ -945,7 +970,7 @@ channel_position broadcaster::position(std::string_view channel_name) const {
   std::shared_ptr<channel> ch;
   {
     std::lock_guard lock(impl_->channels_mutex);
-    auto it = impl_->channels.find(std::string(channel_name));
+    auto it = impl_->channels.find(channel_name);
     if (it == impl_->channels.end()) return p;
     ch = it->second;
   }

@@ -96,6 +96,14 @@ using snapshot_provider = std::function<std::optional<std::string>(std::string_v
 struct channel_kind_options {
   bool conflate = false;       // state channel: newer message replaces a queued older one
   snapshot_provider snapshot;  // unset: snapshots carry "data":null
+  // true: a channel of this kind exists from its first message on, and keeps its last
+  // history_size messages from then on. false (for kinds with one channel per entity, like
+  // "order:<id>", most of them never watched): a channel exists only from its first
+  // subscription on - a client can only resume from an offset it was sent - and is kept from
+  // then on; messages for a channel nobody has subscribed to are dropped without being built
+  // (publish_lazy), and its offsets count from its first subscription. A late subscriber gets a
+  // snapshot either way.
+  bool history_before_subscription = true;
 };
 
 struct attach_options {
@@ -121,9 +129,19 @@ class broadcaster {
   void attach(http::server& server, attach_options options = {});
 
   // Publishes `json` (one JSON value, normally an object) as the next message of `channel`.
-  // Returns its offset. Throws eventshop::error(invalid_argument) for a channel of an
-  // unregistered kind or an over-long name; the JSON is not re-validated (it is the caller's).
+  // Returns its offset (0: the channel's kind has history_before_subscription = false and
+  // nobody ever subscribed to it, so the message went nowhere). Throws
+  // eventshop::error(invalid_argument) for a channel of an unregistered kind or an over-long name;
+  // the JSON is not re-validated (it is the caller's).
   std::uint64_t publish(std::string_view channel, std::string_view json);
+
+  // Like publish(), but `make_json` is only called when the message goes somewhere: to a
+  // subscriber or into the channel's history. Not for a channel of a kind with
+  // history_before_subscription = false that nobody ever subscribed to. `make_json` is called at
+  // most once, on the calling thread, under the channel's lock (keep it fast; never call publish
+  // from it); it may return a view of a string that it owns and that outlives the call.
+  std::uint64_t publish_lazy(std::string_view channel,
+                             const std::function<std::string_view()>& make_json);
 
   channel_position position(std::string_view channel) const;
   const std::string& epoch() const noexcept;

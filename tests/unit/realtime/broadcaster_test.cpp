@@ -105,6 +105,11 @@ struct realtime_test : ::testing::Test {
                                        return std::optional<std::string>{R"({"orders":{}})"};
                                      }});
     hub->add_channel_kind("stats", {.conflate = true, .snapshot = {}});
+    hub->add_channel_kind(
+        "lazy",
+        {.conflate = false,
+         .snapshot = [](std::string_view) { return std::optional<std::string>{R"({"now":true})"}; },
+         .history_before_subscription = false});
     http::server_config sc;
     sc.io_threads = 2;
     sc.access_log = false;
@@ -217,6 +222,63 @@ TEST_F(realtime_test, resume_inside_history_replays_exactly_the_missed_updates) 
   EXPECT_NE(d.read().value_or("").find(R"("offset":6,"recovered":true)"), std::string::npos);
   d.send(R"({"op":"ping"})");
   EXPECT_EQ(d.read().value_or(""), R"({"type":"pong"})");
+}
+
+TEST_F(realtime_test, lazy_channel_builds_nothing_until_subscribed_then_keeps_its_history) {
+  start();
+  int built = 0;
+  auto publish_n = [&](int n) {
+    std::string json = R"({"n":)" + std::to_string(n) + "}";
+    return hub->publish_lazy("lazy:1", [&]() -> std::string_view {
+      ++built;
+      return json;
+    });
+  };
+  // Nobody ever subscribed: the messages go nowhere, are not built and are not counted.
+  for (int n = 1; n <= 3; ++n)
+    EXPECT_EQ(publish_n(n), 0u);
+  EXPECT_EQ(hub->publish("lazy:1", R"({"eager":true})"), 0u);
+  EXPECT_EQ(built, 0);
+  EXPECT_EQ(hub->position("lazy:1").offset, 0u);
+  {
+    // The channel starts at its first subscription; an old `since` gets a snapshot.
+    ws_client a;
+    ASSERT_EQ(a.connect(port(), "/v1/ws"), 101);
+    a.send(R"({"op":"subscribe","channel":"lazy:1","since":{"offset":2,"epoch":"e1"}})");
+    EXPECT_EQ(
+        a.read().value_or(""),
+        R"({"type":"subscribed","channel":"lazy:1","epoch":"e1","offset":0,"recovered":false})");
+    EXPECT_EQ(a.read().value_or(""),
+              R"({"type":"snapshot","channel":"lazy:1","offset":0,"data":{"now":true}})");
+    EXPECT_EQ(publish_n(4), 1u);
+    EXPECT_EQ(a.read().value_or(""),
+              R"({"type":"update","channel":"lazy:1","offset":1,"data":{"n":4}})");
+    EXPECT_EQ(built, 1);
+    a.send(R"({"op":"unsubscribe","channel":"lazy:1"})");
+    a.send(R"({"op":"ping"})");
+    ASSERT_EQ(a.read().value_or(""), R"({"type":"pong"})");
+  }
+  // Once subscribed, the channel stays and keeps its history for a client that comes back.
+  EXPECT_EQ(publish_n(5), 2u);
+  EXPECT_EQ(publish_n(6), 3u);
+  EXPECT_EQ(built, 3);
+  ws_client b;
+  ASSERT_EQ(b.connect(port(), "/v1/ws"), 101);
+  b.send(R"({"op":"subscribe","channel":"lazy:1","since":{"offset":1,"epoch":"e1"}})");
+  EXPECT_EQ(b.read().value_or(""),
+            R"({"type":"subscribed","channel":"lazy:1","epoch":"e1","offset":3,"recovered":true})");
+  EXPECT_EQ(b.read().value_or(""),
+            R"({"type":"update","channel":"lazy:1","offset":2,"data":{"n":5}})");
+  EXPECT_EQ(b.read().value_or(""),
+            R"({"type":"update","channel":"lazy:1","offset":3,"data":{"n":6}})");
+  // A kind with history before subscription still keeps what was published before anyone came.
+  EXPECT_EQ(hub->publish("orders", R"({"n":1})"), 1u);
+  ws_client c;
+  ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
+  c.send(R"({"op":"subscribe","channel":"orders","since":{"offset":0,"epoch":"e1"}})");
+  EXPECT_NE(c.read().value_or("").find(R"("offset":1,"recovered":true)"), std::string::npos);
+  EXPECT_EQ(c.read().value_or(""),
+            R"({"type":"update","channel":"orders","offset":1,"data":{"n":1}})");
 }
 
 TEST_F(realtime_test, resume_outside_history_or_other_epoch_gets_a_snapshot) {
