@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # HTTP order intake: wrk with benchmarks/http/post-order.lua on POST /order of the all-in-one
-# eventshop-ecommerce (CONTRACT §4 seed route; issue 7 target >= 40,000 req/s).
+# eventshop-ecommerce (CONTRACT §4 seed route; issue 7 target >= 40,000 req/s), or of the
+# standalone eventshop-order-service (TARGET=order-service).
 #   benchmarks/http/run-intake.sh [BUILD_DIR] [DURATION] [CONNECTIONS]
 # Defaults: BUILD_DIR=build, DURATION=10s, CONNECTIONS=64.
 # Environment:
 #   BUS=memory|sqlite   event bus of the server (default memory); sqlite uses a fresh temp dir,
 #                       and each 201 waits for the order's event to be durable (fsync)
+#   TARGET=ecommerce|order-service
+#                       ecommerce (default): the all-in-one eventshop-ecommerce, the whole saga
+#                       behind every order on the same cores; order-service: the standalone
+#                       eventshop-order-service on its own bus (memory: its own in-process bus;
+#                       sqlite: a fresh data dir), so only the order service's intake (route,
+#                       OrderCreated published and acknowledged, its own read model) is measured
 #   WRK_THREADS=N       wrk threads (default 1; wrk and the server share the machine's cores)
 #   IO_THREADS=N        the server's --io-threads (default: the server's default)
+#   SERVER_BIN=PATH     run this executable instead of the build's (A/B runs of two builds)
 #   WARMUP=DURATION     a wrk run before the measured one, not reported (default 1s; 0 = none;
 #                       whole seconds, as wrk takes them)
 #   INTAKE_JSON=FILE    also write the figures as one JSON object to FILE
 #   PERF_RECORD=FILE    record the server with `perf record -g` during the measured run
+#   PERF_CALL_GRAPH=M   perf's --call-graph mode instead of -g (e.g. dwarf: whole stacks through
+#                       libc, which has no frame pointers)
 # Starts the server (fresh temp data dir, free ports, UI off, logs at warn), waits for
 # GET /health, runs wrk --latency, prints wrk's report and a summary line, cross-checks wrk's
 # count against the server's own 201 counter (GET /metrics), stops the server.
@@ -23,11 +33,17 @@ build=${1:-build}
 duration=${2:-10s}
 connections=${3:-64}
 bus=${BUS:-memory}
-bin="$build/examples/ecommerce/eventshop-ecommerce"
+target=${TARGET:-ecommerce}
+case $target in
+  ecommerce) bin="$build/examples/ecommerce/eventshop-ecommerce" ;;
+  order-service) bin="$build/services/eventshop-order-service" ;;
+  *) echo "run-intake: TARGET must be ecommerce or order-service" >&2; exit 2 ;;
+esac
+bin=${SERVER_BIN:-$bin}
 command -v wrk >/dev/null || { echo "run-intake: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "run-intake: curl is not installed" >&2; exit 1; }
 [ -x "$bin" ] || {
-  echo "run-intake: build $bin first (cmake --build $build --target eventshop-ecommerce)" >&2
+  echo "run-intake: build $bin first (cmake --build $build --target $(basename "$bin"))" >&2
   exit 1
 }
 case $bus in memory | sqlite) ;; *) echo "run-intake: BUS must be memory or sqlite" >&2; exit 2 ;; esac
@@ -66,7 +82,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-args=(--bus "$bus" --data-dir "$work/data" --ports "$base" --ui-port 0)
+if [ "$target" = ecommerce ]; then
+  args=(--bus "$bus" --data-dir "$work/data" --ports "$base" --ui-port 0)
+else
+  args=(--bus "$bus" --data-dir "$work/data" --port "$base")
+fi
 [ -n "${IO_THREADS:-}" ] && args+=(--io-threads "$IO_THREADS")
 EVENTSHOP_LOG_LEVEL=${EVENTSHOP_LOG_LEVEL:-warn} "$bin" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!
@@ -110,11 +130,13 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 ticks_before=$(cpu_ticks)
 if [ -n "${PERF_RECORD:-}" ]; then
-  perf record -g -o "$PERF_RECORD" -p "$pid" >/dev/null 2>"$work/perf.log" &
+  graph=(-g)
+  [ -n "${PERF_CALL_GRAPH:-}" ] && graph=(--call-graph "$PERF_CALL_GRAPH")
+  perf record "${graph[@]}" -o "$PERF_RECORD" -p "$pid" >/dev/null 2>"$work/perf.log" &
   perf_pid=$!
   sleep 0.3
 fi
-echo "== wrk -t$threads -c$connections -d$duration POST /order, bus $bus, eventshop-ecommerce $url"
+echo "== wrk -t$threads -c$connections -d$duration POST /order, bus $bus, $(basename "$bin") $url"
 report=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$script" "$url")
 if [ -n "$perf_pid" ]; then
   kill -INT "$perf_pid" 2>/dev/null || true
@@ -157,14 +179,14 @@ cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v n="${requests:-
 cores=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="${seconds:-0}" \
   'BEGIN {printf "%.2f", (s > 0 ? t / hz / s : 0)}')
 
-echo "== order intake ($bus): ${rps} req/s, p50 ${p50} ms, p90 ${p90} ms, p99 ${p99} ms," \
+echo "== order intake ($target, $bus): ${rps} req/s, p50 ${p50} ms, p90 ${p90} ms, p99 ${p99} ms," \
   "non-2xx ${non2xx}, socket errors ${sockerr}; server counted ${created} x 201" \
   "(other statuses on /order since start: ${other}); server CPU ${cpu_us} us/request" \
   "(${cores} cores busy); load average ${load_before} -> ${load_after}"
 
 if [ -n "${INTAKE_JSON:-}" ]; then
   cat >"$INTAKE_JSON" <<EOF
-{"bus": "$bus", "duration": "$duration", "connections": $connections, "wrk_threads": $threads,
+{"target": "$target", "bus": "$bus", "duration": "$duration", "connections": $connections, "wrk_threads": $threads,
  "requests": ${requests:-0}, "requests_per_second": ${rps:-0}, "p50_ms": $p50, "p90_ms": $p90,
  "p99_ms": $p99, "non_2xx": $non2xx, "socket_errors": $sockerr, "server_201": $created,
  "server_cpu_us_per_request": $cpu_us, "server_cores_busy": $cores,
