@@ -54,6 +54,7 @@ constexpr int bus_page_size = 16384;
 // commits do not pay for checkpoints. Should it fall behind, the writer checkpoints itself at
 // `writer_checkpoint_frames`, which bounds the WAL.
 constexpr int checkpoint_frames = 1000;
+constexpr const char* writer_cache = "PRAGMA cache_size=-2048";  // KiB (see the constructor)
 constexpr int writer_checkpoint_frames = 8000;
 
 const logger& bus_log() {
@@ -207,7 +208,7 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
   bool sync_stop = false;
   std::thread syncer;
   std::atomic<std::thread::id> syncer_id{};
-  static constexpr std::size_t max_unsynced = 2;  // committed batches the writer may run ahead
+  static constexpr std::size_t max_unsynced = 4;  // committed batches the writer may run ahead
 
   // Durability gates (topic_info::durable_below): per partition, the first offsets of committed
   // but not yet fsync'ed batches, oldest first.
@@ -1218,6 +1219,10 @@ sqlite_bus::sqlite_bus(bus_options options) {
     if (i.wal_fd >= 0) ::close(i.wal_fd);
     throw;
   }
+  // The writer only appends: it needs the partitions' tail pages and their parents, not a big
+  // cache. A small one keeps the page buffers it recycles in the CPU's caches (measured on the
+  // insert loop: 16 MiB 3.5-3.9 us/row, 4 MiB 1.9, 2 MiB 1.8-2.0, 1 MiB 1.7 us/row).
+  i.writer_conn.exec(writer_cache);
   // Replaces SQLite's automatic checkpoint on the writer connection (see checkpoint_frames).
   sqlite3_wal_hook(
       i.writer_conn.get(),
