@@ -1,6 +1,9 @@
 // BM_HttpJsonRoute: `wrk` against a JSON route of eventshop::http (req/s and p99). The server
 // runs in this process with 1 io thread (EVENTSHOP_BENCH_IO_THREADS overrides); wrk uses one
 // thread and 64 keep-alive connections for 5 s. Skipped when wrk is not installed.
+// server_cpu_us_per_req: this process's CPU time (user + system, i.e. the server's threads; wrk
+// is a child and not counted) over the run / requests - less disturbed by a busy machine than
+// req/s.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -8,10 +11,19 @@
 #include <regex>
 #include <string>
 
+#include <sys/resource.h>
+
 #include "bench_server_config.hpp"
 #include "eventshop/http/http.hpp"
 
 namespace {
+
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double to_ms(double v, const std::string& unit) {
   if (unit == "us") return v / 1000.0;
@@ -27,7 +39,9 @@ void BM_HttpJsonRoute(benchmark::State& state) {
   });
   server.start();
   std::string out;
+  double cpu = 0;
   for (auto _ : state) {
+    const double cpu_before = process_cpu_seconds();
     std::string cmd =
         "wrk -t1 -c64 -d5s --latency http://127.0.0.1:" + std::to_string(server.port()) +
         "/v1/ping 2>&1";
@@ -38,6 +52,7 @@ void BM_HttpJsonRoute(benchmark::State& state) {
     while (std::fgets(buf, sizeof buf, p))
       out += buf;
     if (pclose(p) != 0) return state.SkipWithError("wrk failed or is not installed");
+    cpu += process_cpu_seconds() - cpu_before;
     state.SetIterationTime(5.0);
   }
   std::smatch m;
@@ -52,6 +67,7 @@ void BM_HttpJsonRoute(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
   state.counters["req_per_s"] = rps;
   state.counters["p99_ms"] = p99;
+  state.counters["server_cpu_us_per_req"] = total > 0 ? cpu * 1e6 / total : 0;
   server.stop();
 }
 BENCHMARK(BM_HttpJsonRoute)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -322,7 +322,7 @@ struct server_core {
 class session : public std::enable_shared_from_this<session> {
  public:
   session(server_core& srv, stream_type stream)
-      : srv_(srv), stream_(std::move(stream)), read_timer_(stream_.get_executor()) {
+      : srv_(srv), stream_(std::move(stream)), deadline_timer_(stream_.get_executor()) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -365,7 +365,7 @@ class session : public std::enable_shared_from_this<session> {
     if (srv_.stopping.load()) return close_now();
     if (buffer_.size() > 0) return read_request();
     idle_ = true;
-    stream_.expires_after(srv_.cfg.idle_timeout);
+    set_deadline(phase::idle, srv_.cfg.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->idle_ = false;
@@ -382,17 +382,9 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(srv_.cfg.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header_bytes));
     started_ = std::chrono::steady_clock::now();
-    // Beast's stream timeout would close the socket; our own timer cancels the read instead so
-    // that a 408 can still be written.
-    stream_.expires_never();
+    // On timeout the read is cancelled, not the socket closed, so that a 408 can be written.
     timed_out_ = false;
-    read_timer_.expires_after(srv_.cfg.read_timeout);
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;
-      self->timed_out_ = true;
-      boost::system::error_code ignored;
-      self->stream_.socket().cancel(ignored);
-    });
+    set_deadline(phase::reading, srv_.cfg.read_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -433,7 +425,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read_error(beast::error_code ec) {
-    read_timer_.cancel();
+    clear_deadline();
     if (timed_out_) ec = beast::error::timeout;
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -474,7 +466,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_request() {
-    read_timer_.cancel();
+    clear_deadline();
     auto msg = parser_->release();
     parser_.reset();
     ++requests_;
@@ -615,7 +607,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void takeover(const takeover_handler& h) {
-    stream_.expires_never();
+    cancel_deadline_timer();  // the socket leaves this session
     std::string pending(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     buffer_.consume(buffer_.size());
     counted_ = false;  // the connection object counts from now on
@@ -743,7 +735,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void write_response(bool keep) {
-    stream_.expires_after(srv_.cfg.write_timeout);
+    set_deadline(phase::writing, srv_.cfg.write_timeout);
     bhttp::async_write(stream_, *res_,
                        [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
                          self->res_.reset();
@@ -766,7 +758,7 @@ class session : public std::enable_shared_from_this<session> {
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close_now();
-    stream_.expires_after(std::chrono::seconds(2));
+    set_deadline(phase::draining, std::chrono::seconds(2));
     drain();
   }
 
@@ -781,14 +773,75 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void close_now() {
+    cancel_deadline_timer();
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
   }
 
+  // ---- timeouts: one timer per session, re-armed only when it fires (or must fire earlier).
+  // Arming and cancelling a timer for each read and write (three per request) cost a timer-queue
+  // update and a cancelled handler each; a deadline is a variable. The timer fires at or before
+  // the current deadline; when the deadline moved later meanwhile, it is re-armed for it. A
+  // deadline earlier than the armed time re-arms it only when it would otherwise be late by more
+  // than an eighth of its timeout.
+  enum class phase { none, idle, reading, writing, draining };
+
+  void set_deadline(phase p, std::chrono::steady_clock::duration timeout) {
+    phase_ = p;
+    const auto now = std::chrono::steady_clock::now();
+    deadline_ = now + timeout;
+    if (!timer_armed_ || timer_at_ > deadline_ + timeout / 8) arm_deadline_timer(deadline_);
+  }
+
+  void clear_deadline() { phase_ = phase::none; }  // the armed timer then fires for nothing
+
+  void cancel_deadline_timer() {
+    phase_ = phase::none;
+    if (!timer_armed_) return;
+    timer_armed_ = false;
+    ++timer_generation_;
+    deadline_timer_.cancel();
+  }
+
+  void arm_deadline_timer(std::chrono::steady_clock::time_point at) {
+    timer_armed_ = true;
+    timer_at_ = at;
+    const auto generation = ++timer_generation_;
+    deadline_timer_.expires_at(at);  // cancels a wait still pending: its generation is old
+    deadline_timer_.async_wait([self = shared_from_this(), generation](beast::error_code) {
+      if (generation != self->timer_generation_) return;
+      self->timer_armed_ = false;
+      self->on_deadline();
+    });
+  }
+
+  void on_deadline() {
+    if (phase_ == phase::none) return;
+    if (std::chrono::steady_clock::now() < deadline_) return arm_deadline_timer(deadline_);
+    boost::system::error_code ignored;
+    if (phase_ == phase::reading) {
+      // The pending read completes with operation_aborted; on_read_error answers 408.
+      timed_out_ = true;
+      phase_ = phase::none;
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    // Idle keep-alive connection, a response the client does not read, or the drain after a
+    // half-close: close; the pending operation fails and its handler ends the session.
+    phase_ = phase::none;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
   server_core& srv_;
   stream_type stream_;
-  asio::steady_timer read_timer_;
+  asio::steady_timer deadline_timer_;
+  phase phase_ = phase::none;
+  std::chrono::steady_clock::time_point deadline_{};
+  std::chrono::steady_clock::time_point timer_at_{};
+  std::uint64_t timer_generation_ = 0;
+  bool timer_armed_ = false;
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

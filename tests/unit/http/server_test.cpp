@@ -356,6 +356,39 @@ TEST_F(http_server_test, idle_keep_alive_connection_is_closed) {
   EXPECT_TRUE(c.closed());
 }
 
+TEST_F(http_server_test, requests_spaced_below_the_idle_timeout_keep_the_connection_open) {
+  // The session's one deadline timer fires at the first idle deadline and must re-arm for the
+  // later one each request set, not close a connection that is in use.
+  auto cfg = test_config();
+  cfg.idle_timeout = std::chrono::milliseconds(300);
+  start(cfg);
+  test_client c(port());
+  for (int i = 0; i < 8; ++i) {  // 8 x 100 ms: well past one idle timeout in total
+    EXPECT_EQ(c.request(bhttp::verb::get, "/hello").status, 200) << i;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the client's pacing
+  }
+  EXPECT_FALSE(c.closed());
+  std::string got = c.read_all(std::chrono::seconds(5));  // then idle: closed
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(c.closed());
+}
+
+TEST_F(http_server_test, slow_request_after_answered_ones_is_still_408) {
+  // The timer is armed for the long idle timeout first; the short read timeout must win.
+  auto cfg = test_config();
+  cfg.idle_timeout = std::chrono::milliseconds(30'000);
+  cfg.read_timeout = std::chrono::milliseconds(200);
+  start(cfg);
+  test_client c(port());
+  EXPECT_EQ(c.request(bhttp::verb::get, "/hello").status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  c.write_raw("GET /hello HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
+  std::string got = c.read_all(std::chrono::seconds(5));
+  EXPECT_EQ(raw_status(got), 408) << got;
+  EXPECT_TRUE(c.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
 TEST_F(http_server_test, malformed_requests_are_400) {
   start();
   for (std::string raw :
