@@ -9,8 +9,9 @@
 //   batches of up to `max_commit_batch`; each publish is acknowledged after its batch committed
 //   (and, with sync_mode::full, after the WAL was fsync'ed), in publish order. With full, the
 //   fsync is pipelined: a syncer thread fsyncs the WAL and runs the callbacks while the writer
-//   inserts the next batch; local handlers never see an event before it was acknowledged, a
-//   reader in another process may see it up to one fsync earlier (docs/sqlite.md).
+//   inserts the next batch; this bus's handlers never see an event before it was acknowledged,
+//   a reader of another bus object on the file (another process) may see it up to one fsync
+//   earlier (docs/sqlite.md).
 // - Offsets: a group's position per partition is committed only after the handler returned for
 //   every event up to it (batched and pipelined, one commit in flight per partition: a crash
 //   redelivers at most what was handled while the last commit was in flight).
