@@ -43,15 +43,17 @@ void add_order_routes(http::router& r, order::order_service& svc) {
            const auto request = order::parse_seed_order(req.body, svc.products());
            const auto key = idempotency_key(req);
            bool replayed = false;
-           const auto v = svc.create(request, key, &replayed);
+           // A seed order has one item; a replay's first request had the same one.
+           const std::string id = svc.create_id(request, key, &replayed);
+           const auto& item = request.items.front();
            return json_reply(201, [&](json_writer& w) {
              w.begin_object();
              w.key("order_id");
-             w.string(v.order_id);
+             w.string(id);
              w.key("product_id");
-             w.string(v.product_id);
+             w.string(item.product_id);
              w.key("quantity");
-             w.int64(v.quantity);
+             w.int64(item.quantity);
              w.key("status");
              w.string("created");
              w.end_object();

@@ -53,6 +53,11 @@ class order_service final : public service_base {
   // `replayed` tells whether the answer is a repeat of an earlier request with the same key.
   order_view create(const order_request& request, const std::string& idempotency_key = {},
                     bool* replayed = nullptr);
+  // The same, answering only the order's id (no copy of the order out of the read model): for
+  // callers that already know the rest (the seed route answers from the request; a replayed
+  // key's first request had the same customer and items).
+  std::string create_id(const order_request& request, const std::string& idempotency_key = {},
+                        bool* replayed = nullptr);
 
   // Throws api_error 404 / 409 / 503.
   void request_cancel(const std::string& order_id, const std::string& reason);
