@@ -14,8 +14,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -366,14 +368,13 @@ class session : public std::enable_shared_from_this<session> {
     if (buffer_.size() > 0) return read_request();
     idle_ = true;
     set_deadline(phase::idle, srv_.cfg.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->idle_ = false;
-                              if (ec)
-                                return self->close_now();  // idle timeout, peer closed, or shutdown
-                              self->buffer_.commit(n);
-                              self->read_request();
-                            });
+    stream_.socket().async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->idle_ = false;
+          if (ec) return self->close_now();  // idle timeout, peer closed, or shutdown
+          self->buffer_.commit(n);
+          self->read_request();
+        });
   }
 
   void read_request() {
@@ -385,8 +386,16 @@ class session : public std::enable_shared_from_this<session> {
     // On timeout the read is cancelled, not the socket closed, so that a 408 can be written.
     timed_out_ = false;
     set_deadline(phase::reading, srv_.cfg.read_timeout);
+    // A request that already arrived whole (the usual case: it came in one segment) is parsed
+    // here, without the post that Beast's read operations make when no I/O is needed.
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      parser_->eager(false);  // the header alone first: Expect: 100-continue is answered first
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec != bhttp::error::need_more) return on_header(ec);
+    }
     bhttp::async_read_header(
-        stream_, buffer_, *parser_,
+        stream_.socket(), buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
@@ -403,7 +412,7 @@ class session : public std::enable_shared_from_this<session> {
       if (!parser_->is_done()) {
         // The client waits for our go-ahead before sending the body.
         static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-        asio::async_write(stream_, asio::buffer(continue_line),
+        asio::async_write(stream_.socket(), asio::buffer(continue_line),
                           [self = shared_from_this()](beast::error_code wec, std::size_t) {
                             if (wec) return self->close_now();
                             self->read_body();
@@ -415,9 +424,15 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_body() {
+    if (!parser_->is_done() && buffer_.size() > 0) {
+      beast::error_code ec;
+      parser_->eager(true);
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec && ec != bhttp::error::need_more) return on_read_error(ec);
+    }
     if (parser_->is_done()) return on_request();
     if (timed_out_) return on_read_error(beast::error::timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    bhttp::async_read(stream_.socket(), buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->on_read_error(ec);
                         self->on_request();
@@ -643,7 +658,8 @@ class session : public std::enable_shared_from_this<session> {
     return res;
   }
 
-  void add_cors(bhttp::response<bhttp::string_body>& out) {
+  // The CORS headers of the answer (empty without an allowed Origin).
+  void cors_headers(header_list& out) const {
     if (origin_.empty()) return;
     const auto& cors = srv_.cfg.cors;
     bool wildcard = false;
@@ -653,45 +669,78 @@ class session : public std::enable_shared_from_this<session> {
       if (o == origin_) allowed = true;
     }
     if (wildcard && !allowed) {
-      out.set(bhttp::field::access_control_allow_origin, "*");
+      out.emplace_back("Access-Control-Allow-Origin", "*");
     } else if (allowed) {
-      out.set(bhttp::field::access_control_allow_origin, origin_);
-      out.set(bhttp::field::vary, "Origin");
-      if (cors.allow_credentials && !wildcard) {
-        out.set(bhttp::field::access_control_allow_credentials, "true");
-      }
+      out.emplace_back("Access-Control-Allow-Origin", origin_);
+      out.emplace_back("Vary", "Origin");
+      if (cors.allow_credentials && !wildcard)
+        out.emplace_back("Access-Control-Allow-Credentials", "true");
     } else {
       return;
     }
     std::string exposed;
     for (const auto& h : cors.exposed_headers)
       exposed += (exposed.empty() ? "" : ", ") + h;
-    if (!exposed.empty()) out.set(bhttp::field::access_control_expose_headers, exposed);
+    if (!exposed.empty()) out.emplace_back("Access-Control-Expose-Headers", exposed);
   }
 
+  static void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+  }
+
+  // The response head and body, rendered into head_ and body_ for one gathered write. The
+  // server owns framing: a handler's Content-Length, Transfer-Encoding and Connection headers
+  // are replaced, as are its X-Request-Id and the CORS headers the server sets; a header whose
+  // name or value holds CR or LF is dropped (no response splitting).
   void finish(response res, std::string_view route) {
-    auto& out = res_.emplace();
-    out.version(version_ == 10 ? 10 : 11);
-    out.result(static_cast<unsigned>(res.status));
-    for (auto& [k, v] : res.headers)
-      out.insert(k, v);
-    out.set("X-Request-Id", current_.request_id);
-    add_cors(out);
-    bool keep = keep_alive_ && !srv_.stopping.load() &&
-                (srv_.cfg.max_requests_per_connection == 0 ||
-                 requests_ < srv_.cfg.max_requests_per_connection);
-    out.keep_alive(keep);
-    std::size_t body_size = res.body.size();
-    bool no_body =
+    const bool keep = keep_alive_ && !srv_.stopping.load() &&
+                      (srv_.cfg.max_requests_per_connection == 0 ||
+                       requests_ < srv_.cfg.max_requests_per_connection);
+    const std::size_t body_size = res.body.size();
+    const bool no_body =
         res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
-    if (no_body) {
-      // no Content-Length, no body
-    } else if (is_head_) {
-      out.content_length(body_size);
-    } else {
-      out.body() = std::move(res.body);
-      out.prepare_payload();
+    header_list cors;
+    cors_headers(cors);
+    auto same = [](std::string_view a, std::string_view b) {
+      return a.size() == b.size() && beast::iequals(beast::string_view(a.data(), a.size()),
+                                                    beast::string_view(b.data(), b.size()));
+    };
+    auto replaced = [&](std::string_view name) {
+      if (same(name, "Content-Length") || same(name, "Transfer-Encoding") ||
+          same(name, "Connection") || same(name, "X-Request-Id"))
+        return true;
+      for (const auto& c : cors)
+        if (same(name, c.first)) return true;
+      return false;
+    };
+    auto& h = head_;
+    h.clear();
+    h.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char code[12];
+    const int code_len = std::snprintf(code, sizeof code, "%d ", res.status);
+    h.append(code, static_cast<std::size_t>(code_len));
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+    h.append(reason.data(), reason.size());
+    h.append("\r\n", 2);
+    for (const auto& [k, v] : res.headers) {
+      if (replaced(k) || k.find_first_of("\r\n") != std::string::npos ||
+          v.find_first_of("\r\n") != std::string::npos)
+        continue;
+      append_header(h, k, v);
     }
+    append_header(h, "X-Request-Id", current_.request_id);
+    for (const auto& [k, v] : cors)
+      append_header(h, k, v);
+    if (version_ == 10 && keep) append_header(h, "Connection", "keep-alive");
+    if (version_ != 10 && !keep) append_header(h, "Connection", "close");
+    if (!no_body) {
+      char len[24];
+      const int n = std::snprintf(len, sizeof len, "%zu", body_size);
+      append_header(h, "Content-Length", std::string_view(len, static_cast<std::size_t>(n)));
+    }
+    h.append("\r\n", 2);
+    body_.clear();
+    if (!no_body && !is_head_) body_ = std::move(res.body);
     log_and_measure(res.status, route, body_size);
     write_response(keep);
   }
@@ -736,13 +785,13 @@ class session : public std::enable_shared_from_this<session> {
 
   void write_response(bool keep) {
     set_deadline(phase::writing, srv_.cfg.write_timeout);
-    bhttp::async_write(stream_, *res_,
-                       [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
-                         self->res_.reset();
-                         if (ec) return self->close_now();
-                         if (!keep) return self->linger_close();
-                         self->wait_request();
-                       });
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(stream_.socket(), buffers,
+                      [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close_now();
+                        if (!keep) return self->linger_close();
+                        self->wait_request();
+                      });
   }
 
   void write_error_and_close(int status, std::string_view code, const std::string& message) {
@@ -764,12 +813,12 @@ class session : public std::enable_shared_from_this<session> {
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(8192),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > 1024 * 1024) return self->close_now();
-                              self->drain();
-                            });
+    stream_.socket().async_read_some(
+        buffer_.prepare(8192), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->drained_ += n;
+          if (ec || self->drained_ > 1024 * 1024) return self->close_now();
+          self->drain();
+        });
   }
 
   void close_now() {
@@ -845,7 +894,8 @@ class session : public std::enable_shared_from_this<session> {
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::string head_;  // the response being written: status line and headers
+  std::string body_;  // and its body
   request current_;
   std::string route_;
   // The metric series of the last answered request (the registry's series live as long as it).

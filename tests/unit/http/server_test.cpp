@@ -71,6 +71,15 @@ router test_routes() {
     std::thread([respond, id] { respond(response::text(200, "async:" + id)); }).detach();
   });
   r.add_async(method::get, "/async/dropped", [](request&, responder) {});
+  r.get("/framing", [](request&) {
+    response res = response::text(200, "four");
+    res.set_header("Content-Length", "999");
+    res.set_header("Connection", "close");
+    res.set_header("X-Request-Id", "from-the-handler");
+    res.set_header("X-Split", "a\r\nSet-Cookie: evil=1");
+    res.set_header("X-Kept", "yes");
+    return res;
+  });
   return r;
 }
 
@@ -418,6 +427,25 @@ TEST_F(http_server_test, pipelined_requests_are_answered_in_order) {
   ASSERT_NE(p3, std::string::npos) << got;
   EXPECT_LT(p1, p2);
   EXPECT_LT(p2, p3);
+}
+
+TEST_F(http_server_test, the_server_owns_framing_and_drops_headers_with_line_breaks) {
+  start();
+  test_client c(port());
+  c.write_raw(
+      "GET /framing HTTP/1.1\r\nHost: x\r\nX-Request-Id: rid-1\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string got = c.read_all();
+  // The first answer is framed by its real length and keeps the connection open: the second
+  // request is answered on it.
+  EXPECT_NE(got.find("Content-Length: 4\r\n\r\nfour"), std::string::npos) << got;
+  EXPECT_EQ(got.find("999"), std::string::npos) << got;
+  EXPECT_NE(got.find("X-Request-Id: rid-1\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("from-the-handler"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Set-Cookie"), std::string::npos) << got;
+  EXPECT_NE(got.find("X-Kept: yes\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("hello"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Connection: close"), got.rfind("Connection: close")) << got;  // 2nd only
 }
 
 TEST_F(http_server_test, connections_over_the_limit_get_503) {
