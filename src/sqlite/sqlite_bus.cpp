@@ -94,7 +94,7 @@ struct topic_info {
 };
 
 struct publish_req {
-  std::shared_ptr<const topic_info> topic;
+  const topic_info* topic = nullptr;  // owned by impl::topics, which never drops an entry
   std::int32_t partition = 0;
   std::string key;
   std::string json;
@@ -238,6 +238,15 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
   std::condition_variable progress_cv;
 
   std::shared_ptr<const topic_info> topic(std::string_view name, bool create = true);
+  // The same without copying the shared_ptr: publishers on many threads would otherwise all
+  // increment and decrement one reference count per event.
+  const topic_info* topic_ref(std::string_view name) {
+    {
+      std::shared_lock lock(topics_mutex);
+      if (auto it = topics.find(name); it != topics.end()) return it->second.get();
+    }
+    return topic(name).get();  // the map keeps it alive as long as the bus
+  }
   void writer_loop();
   void syncer_loop();
   bool write_batch(written_batch& b);  // false: failed (b.failure set)
@@ -748,7 +757,7 @@ bool sqlite_bus::impl::write_batch(written_batch& b) {
       std::map<std::pair<const topic_info*, std::int32_t>, position> next;
       for (std::size_t i = 0; i < pubs.size(); ++i) {
         auto& r = pubs[i];
-        const auto k = std::make_pair(r.topic.get(), r.partition);
+        const auto k = std::make_pair(r.topic, r.partition);
         auto it = next.find(k);
         if (it == next.end()) {
           sel.bind(1, r.topic->id).bind(2, r.partition);
@@ -1268,7 +1277,7 @@ void sqlite_bus::publish(std::string_view topic_name, envelope event, publish_ca
   }
   publish_req r;
   try {
-    r.topic = i.topic(topic_name);  // throws invalid_argument for a bad name: the caller's bug
+    r.topic = i.topic_ref(topic_name);  // throws invalid_argument for a bad name: caller's bug
   } catch (const error& e) {
     if (e.code() == make_error_code(errc::invalid_argument)) throw;
     if (on_ack) on_ack(e.code(), {});
