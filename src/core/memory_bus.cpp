@@ -1,9 +1,11 @@
-// The in-memory bus. Layout: topic -> partitions (a deque of envelopes each, with a mutex) and
-// topic -> groups -> per-partition group state (committed offset, owning member, retry state).
-// Each subscription member runs one dispatch thread that walks its assigned partitions, takes a
-// batch of event pointers under the partition mutex and runs the handler outside it. Pointers
-// stay valid because std::deque never moves elements on push_back, and an event is only trimmed
-// once every active group has committed past it.
+// The in-memory bus. Layout: topic -> partitions (a segmented log of envelopes each, with a
+// mutex) and topic -> groups -> per-partition group state (committed offset, owning member, retry
+// state). Members are run by dispatchers: a dispatcher is a thread that walks the assigned
+// partitions of its members, takes a batch of event pointers under the partition mutex and runs
+// the handler outside it. By default every member has a dispatcher of its own; with
+// memory_bus_options::dispatch_threads = N all members share N dispatchers (round robin).
+// Pointers stay valid because the log never moves elements, and an event is only trimmed once
+// every active group has committed past it.
 #include "eventshop/core/memory_bus.hpp"
 
 #include <algorithm>
@@ -29,6 +31,7 @@ std::uint64_t next_id() {
   return ++last;
 }
 struct member;
+struct dispatcher;
 
 struct group_partition {
   std::mutex dispatch;                     // held while a member handles a batch of this partition
@@ -167,6 +170,10 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
   std::mutex drain_mutex;
   std::condition_variable drain_cv;
 
+  // With options.dispatch_threads > 0: the dispatchers every member shares (round robin).
+  std::vector<std::shared_ptr<dispatcher>> shared;
+  std::atomic<std::size_t> next_shared{0};
+
   // Retention is enforced in whole segments of up to 1024 events.
   std::size_t segment_size() const { return std::min<std::size_t>(1024, options.retention); }
 
@@ -217,34 +224,29 @@ struct memory_bus::impl : std::enable_shared_from_this<memory_bus::impl> {
 
 namespace {
 
+struct dispatcher;
+
 struct member {
   std::shared_ptr<memory_bus::impl> bus;
   topic_state* topic = nullptr;
   group_state* group = nullptr;
   handler fn;
-  std::thread thread;
-
-  std::mutex wake_mutex;
-  std::condition_variable wake_cv;
-  std::atomic<bool> signaled{false};  // a wake-up is on its way (set once per sleep)
-  std::atomic<bool> sleeping{false};
+  std::shared_ptr<dispatcher> home;  // the dispatcher that runs this member
   std::atomic<bool> stop{false};
 
   std::mutex assign_mutex;
   std::vector<std::int32_t> assigned;
   std::atomic<std::uint64_t> assign_gen{0};
+  // The dispatcher's copy of `assigned` (touched only by the dispatcher's thread).
+  std::vector<std::int32_t> parts;
+  std::uint64_t parts_gen = ~std::uint64_t{0};
 
-  // Only the first publisher to find the member asleep pays for the futex wake; the ones that
-  // follow while it is still waking up see `signaled` and go on.
-  void wake() {
-    if (sleeping.load(std::memory_order_seq_cst) &&
-        !signaled.exchange(true, std::memory_order_acq_rel)) {
-      std::lock_guard lock(wake_mutex);
-      wake_cv.notify_one();
-    }
-  }
+  void wake();
 
-  bool has_work(const std::vector<std::int32_t>& parts) const {
+  // True when an assigned partition has events past the group's position, or the assignment
+  // changed.
+  bool has_work() const {
+    if (assign_gen.load() != parts_gen) return true;
     for (const auto p : parts) {
       auto& gp = *group->parts[static_cast<std::size_t>(p)];
       if (gp.owner.load() == this &&
@@ -254,12 +256,107 @@ struct member {
     return false;
   }
 
-  void run();
+  // One pass over the assigned partitions; true when some batch was handled (or the assignment
+  // changed).
+  bool poll(std::vector<const envelope*>& batch, steady::time_point& next_retry) {
+    bool worked = false;
+    if (assign_gen.load() != parts_gen) {
+      std::lock_guard lock(assign_mutex);
+      parts = assigned;
+      parts_gen = assign_gen.load();
+      worked = true;
+    }
+    for (const auto p : parts) {
+      if (stop.load()) break;
+      worked |= dispatch(p, batch, next_retry);
+    }
+    return worked;
+  }
   // Handles one batch of partition `p`; returns false when nothing was available, and lowers
   // `next_retry` when the partition waits for a redelivery.
   bool dispatch(std::int32_t p, std::vector<const envelope*>& batch,
                 steady::time_point& next_retry);
 };
+
+// The bus whose dispatcher runs on this thread, if any (publish() must not wait for retention
+// room there: the group it would wait for may be one this very thread runs).
+thread_local const memory_bus::impl* dispatching_for = nullptr;
+
+// A thread running members. Its member list changes under `members_mutex` (+ `members_gen`);
+// the thread picks a change up between passes and then acknowledges it (`seen_gen`), after
+// which it no longer runs a removed member's handler.
+struct dispatcher {
+  const memory_bus::impl* bus = nullptr;
+  std::thread thread;
+  std::mutex wake_mutex;
+  std::condition_variable wake_cv;
+  std::atomic<bool> signaled{false};  // a wake-up is on its way (set once per sleep)
+  std::atomic<bool> sleeping{false};
+  std::atomic<bool> stop{false};
+
+  std::mutex members_mutex;
+  std::condition_variable seen_cv;
+  std::vector<std::shared_ptr<member>> members;  // guarded by members_mutex
+  std::atomic<std::uint64_t> members_gen{0};
+  std::uint64_t seen_gen = 0;  // guarded by members_mutex
+
+  // Only the first publisher to find the dispatcher asleep pays for the futex wake; the ones
+  // that follow while it is still waking up see `signaled` and go on.
+  void wake() {
+    if (sleeping.load(std::memory_order_seq_cst) &&
+        !signaled.exchange(true, std::memory_order_acq_rel)) {
+      std::lock_guard lock(wake_mutex);
+      wake_cv.notify_one();
+    }
+  }
+  void wake_now() {
+    std::lock_guard lock(wake_mutex);
+    signaled.store(true);
+    wake_cv.notify_one();
+  }
+
+  void add(std::shared_ptr<member> m) {
+    {
+      std::lock_guard lock(members_mutex);
+      members.push_back(std::move(m));
+      members_gen.fetch_add(1);
+    }
+    wake_now();
+  }
+
+  // Removes `m`; returns once this dispatcher no longer runs its handler (at once when called on
+  // the dispatcher's own thread, from a handler: the member's stop flag ends its batch).
+  void remove(const member* m) {
+    std::unique_lock lock(members_mutex);
+    std::erase_if(members, [m](const auto& x) { return x.get() == m; });
+    const auto gen = members_gen.fetch_add(1) + 1;
+    if (std::this_thread::get_id() == thread.get_id()) return;
+    lock.unlock();
+    wake_now();
+    lock.lock();
+    seen_cv.wait(lock, [&] { return seen_gen >= gen || stop.load(); });
+  }
+
+  void start() {
+    thread = std::thread([this] { run(); });
+  }
+  void halt() {
+    stop.store(true);
+    wake_now();
+    if (thread.get_id() == std::this_thread::get_id())
+      thread.detach();  // stopped from one of its own handlers
+    else if (thread.joinable())
+      thread.join();
+    std::lock_guard lock(members_mutex);
+    members.clear();  // members point back at their dispatcher
+  }
+
+  void run();
+};
+
+void member::wake() {
+  home->wake();
+}
 
 bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
                       steady::time_point& next_retry) {
@@ -337,29 +434,37 @@ bool member::dispatch(std::int32_t p, std::vector<const envelope*>& batch,
   return true;
 }
 
-void member::run() {
-  std::vector<std::int32_t> parts;
+void dispatcher::run() {
+  dispatching_for = bus;
+  std::vector<std::shared_ptr<member>> local;
   std::uint64_t gen = ~std::uint64_t{0};
   std::vector<const envelope*> batch;
-  batch.reserve(bus->options.max_batch);
+  const auto any_work = [&] {
+    if (members_gen.load() != gen) return true;
+    for (const auto& m : local)
+      if (!m->stop.load(std::memory_order_relaxed) && m->has_work()) return true;
+    return false;
+  };
   while (!stop.load()) {
-    if (assign_gen.load() != gen) {
-      std::lock_guard lock(assign_mutex);
-      parts = assigned;
-      gen = assign_gen.load();
+    if (members_gen.load() != gen) {
+      std::lock_guard lock(members_mutex);
+      local = members;
+      gen = members_gen.load();
+      seen_gen = gen;
+      seen_cv.notify_all();
     }
     bool worked = false;
     auto next_retry = steady::time_point::max();
-    for (const auto p : parts) {
+    for (const auto& m : local) {
       if (stop.load()) break;
-      worked |= dispatch(p, batch, next_retry);
+      if (!m->stop.load()) worked |= m->poll(batch, next_retry);
     }
     if (worked) continue;
     // Spin briefly before sleeping: under load the next event usually arrives within
     // microseconds, and a futex sleep/wake pair per event would cost more than the event.
     bool arrived = false;
     for (int spin = 0; spin < 256 && !stop.load(std::memory_order_relaxed); ++spin) {
-      if (has_work(parts) || assign_gen.load() != gen) {
+      if (any_work()) {
         arrived = true;
         break;
       }
@@ -369,7 +474,7 @@ void member::run() {
     // Sleep protocol: announce, re-check, then wait. A publisher that appends after the re-check
     // sees `sleeping`, sets `signaled` and notifies under wake_mutex, so no wake-up is lost.
     sleeping.store(true, std::memory_order_seq_cst);
-    if (!has_work(parts) && assign_gen.load() == gen) {
+    if (!any_work()) {
       std::unique_lock lock(wake_mutex);
       auto ready = [this] { return signaled.load() || stop.load(); };
       if (next_retry == steady::time_point::max())
@@ -380,6 +485,12 @@ void member::run() {
     signaled.store(false);  // a stale signal only costs one extra pass, never a lost wake-up
     sleeping.store(false, std::memory_order_relaxed);
   }
+  {
+    std::lock_guard lock(members_mutex);
+    seen_gen = members_gen.load();
+    seen_cv.notify_all();
+  }
+  dispatching_for = nullptr;
 }
 
 class memory_subscription final : public detail::subscription_state {
@@ -393,19 +504,13 @@ class memory_subscription final : public detail::subscription_state {
   void close() override {
     std::lock_guard lock(close_mutex);
     if (closed_.exchange(true)) return;
-    for (auto& m : members) {
+    for (auto& m : members)
       m->stop.store(true);
-      {
-        std::lock_guard w(m->wake_mutex);
-        m->signaled.store(true);
-        m->wake_cv.notify_one();
-      }
-    }
     for (auto& m : members) {
-      if (m->thread.get_id() == std::this_thread::get_id())
-        m->thread.detach();  // closed from its own handler
-      else if (m->thread.joinable())
-        m->thread.join();
+      if (m->bus->shared.empty())
+        m->home->halt();  // its own dispatcher
+      else
+        m->home->remove(m.get());
     }
     if (members.empty()) return;
     auto& t = *members.front()->topic;
@@ -472,6 +577,8 @@ void memory_bus_options::validate() const {
     throw error(errc::invalid_argument, "memory_bus_options.retention must be >= 1");
   if (max_batch < 1)
     throw error(errc::invalid_argument, "memory_bus_options.max_batch must be >= 1");
+  if (dispatch_threads > 256)
+    throw error(errc::invalid_argument, "memory_bus_options.dispatch_threads must be 0..256");
   if (redelivery_delay.count() < 0)
     throw error(errc::invalid_argument, "memory_bus_options.redelivery_delay must be >= 0");
 }
@@ -479,6 +586,12 @@ void memory_bus_options::validate() const {
 memory_bus::memory_bus(memory_bus_options options) {
   options.validate();
   impl_ = std::make_shared<impl>(options);
+  for (std::size_t i = 0; i < options.dispatch_threads; ++i) {
+    auto d = std::make_shared<dispatcher>();
+    d->bus = impl_.get();
+    d->start();
+    impl_->shared.push_back(std::move(d));
+  }
 }
 
 memory_bus::~memory_bus() {
@@ -499,6 +612,7 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
   std::vector<std::unique_ptr<std::vector<envelope>>> trimmed;
   {
     std::unique_lock lock(part.mutex);
+    bool waited = false;
     while (part.log.size() >= impl_->options.retention) {
       // Announce before reading the offsets: a member that commits after this read sees the
       // announcement (both sides are sequentially consistent) and notifies `space`.
@@ -517,6 +631,12 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
         part.waiting_publishers.fetch_sub(1);
         break;
       }
+      if (dispatching_for == impl_.get()) {
+        // A handler of this bus publishing: waiting could wait for this very thread. The
+        // partition goes over its bound instead, by what handlers publish while it is full.
+        part.waiting_publishers.fetch_sub(1);
+        break;
+      }
       if (impl_->closed.load()) {
         part.waiting_publishers.fetch_sub(1);
         lock.unlock();
@@ -525,6 +645,13 @@ void memory_bus::publish(std::string_view topic_name, envelope event, publish_ca
       }
       part.space.wait_for(lock, std::chrono::milliseconds(100));  // timeout: belt and braces
       part.waiting_publishers.fetch_sub(1);
+      waited = true;
+    }
+    if (waited && impl_->closed.load()) {
+      // The bus closed while this publish waited (closing can make room: its groups leave).
+      lock.unlock();
+      if (on_ack) on_ack(errc::closed, {});
+      return;
     }
     offset = part.next.load(std::memory_order_relaxed);
     part.log.push_back(std::move(event));
@@ -572,13 +699,26 @@ subscription memory_bus::subscribe(std::string_view topic_name, std::string_view
       m->topic = &t;
       m->group = slot.get();
       m->fn = h;
+      // Its dispatcher before anyone can wake it (rebalance below does); started below.
+      if (impl_->shared.empty()) {
+        m->home = std::make_shared<dispatcher>();
+        m->home->bus = impl_.get();
+        m->home->members.push_back(m);
+        m->home->members_gen.store(1);
+      } else {
+        m->home = impl_->shared[impl_->next_shared.fetch_add(1) % impl_->shared.size()];
+      }
       slot->members.push_back(m.get());
       state->members.push_back(std::move(m));
     }
     impl_->rebalance(t, *slot);
   }
-  for (auto& m : state->members)
-    m->thread = std::thread([m] { m->run(); });
+  for (auto& m : state->members) {
+    if (impl_->shared.empty())
+      m->home->start();
+    else
+      m->home->add(m);
+  }
   {
     std::lock_guard lock(impl_->subs_mutex);
     std::erase_if(impl_->subs, [](const auto& w) { return w.expired(); });
@@ -611,6 +751,8 @@ void memory_bus::close(std::chrono::milliseconds drain) {
   }
   for (auto& s : live)
     s->close();
+  for (auto& d : impl_->shared)
+    d->halt();
 }
 
 std::int32_t memory_bus::partitions(std::string_view topic_name) {

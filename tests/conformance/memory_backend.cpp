@@ -17,7 +17,24 @@ bus_backend memory_backend() {
   return b;
 }
 
-INSTANTIATE_TEST_SUITE_P(memory, bus_conformance, testing::Values(memory_backend()), backend_name);
+// The same bus with every member on shared dispatch threads (memory_bus_options::
+// dispatch_threads): one thread for everything, and two.
+bus_backend memory_shared_backend(std::size_t threads) {
+  bus_backend b = memory_backend();
+  b.name = "memory_shared" + std::to_string(threads);
+  b.open = [threads](const std::string&, const bus_config& c) -> std::unique_ptr<bus> {
+    return std::make_unique<memory_bus>(memory_bus_options{.partitions = c.partitions,
+                                                           .retention = 100'000,
+                                                           .redelivery_delay = c.redelivery_delay,
+                                                           .dispatch_threads = threads});
+  };
+  return b;
+}
+
+INSTANTIATE_TEST_SUITE_P(memory, bus_conformance,
+                         testing::Values(memory_backend(), memory_shared_backend(1),
+                                         memory_shared_backend(2)),
+                         backend_name);
 
 }  // namespace
 }  // namespace eventshop::conformance

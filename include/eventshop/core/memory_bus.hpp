@@ -13,8 +13,17 @@
 // with no active member does not hold events back; when it rejoins after the bound was passed it
 // resumes from the oldest retained event, and the skipped count is logged.
 //
-// Threads: one dispatch thread per subscription member (subscribe_options::concurrency). The
-// acknowledgement callback runs on the publishing thread before publish() returns.
+// Threads: by default one dispatch thread per subscription member (subscribe_options::
+// concurrency). With `dispatch_threads` = N > 0 the bus runs N dispatch threads that every member
+// shares (assigned round robin): a process with many subscriptions then hands events between
+// few threads - each hand-off to a sleeping thread is a futex wake and a context switch - at the
+// price that a handler which blocks holds up the other members of its thread. Handlers of one
+// partition of a group never run concurrently either way. The acknowledgement callback runs on
+// the publishing thread before publish() returns.
+//
+// A handler that publishes to a partition at its retention bound does not wait for room (the
+// group it would wait for may be run by its own thread): the partition goes over its bound by
+// what handlers publish while it is full. Other publishers wait as described above.
 #pragma once
 
 #include <chrono>
@@ -31,6 +40,7 @@ struct memory_bus_options {
   std::size_t retention = 100'000;                 // events kept per partition
   std::chrono::milliseconds redelivery_delay{50};  // after a handler threw
   std::size_t max_batch = 256;                     // events handed to a member per wake-up
+  std::size_t dispatch_threads = 0;  // 0: a thread per member; N (<= 256): N threads shared by all
 
   void validate() const;  // throws eventshop::error(invalid_argument)
 };

@@ -141,6 +141,82 @@ TEST(MemoryBus, HandlerMayCloseItsOwnSubscription) {
   EXPECT_FALSE(sub.active());
 }
 
+TEST(MemoryBus, SharedDispatchThreadsAreValidated) {
+  EXPECT_THROW(memory_bus(memory_bus_options{.dispatch_threads = 257}), error);
+  memory_bus b({.dispatch_threads = 256});
+  EXPECT_EQ(b.partitions("t"), 8);
+}
+
+// A handler publishing into a full partition that its own (shared) thread must drain: it does
+// not wait for room - it would wait forever - the partition goes over its bound instead. A
+// publisher outside the bus still gets back-pressure.
+TEST(MemoryBus, AHandlerPublishingIntoAFullPartitionDoesNotDeadlockItsThread) {
+  memory_bus b({.partitions = 1, .retention = 4, .dispatch_threads = 1});
+  collector<int> downstream;
+  auto sink = b.subscribe("out", "sink",
+                          [&](const message& m) { downstream.add(static_cast<int>(m.offset)); });
+  std::atomic<int> handled{0};
+  auto relay = b.subscribe("in", "relay", [&](const message& m) {
+    // Each input becomes three outputs: "out" fills up faster than "sink" can run, and "sink"
+    // runs on this very thread.
+    for (int i = 0; i < 3; ++i)
+      b.publish("out", ev("k", static_cast<int>(m.offset) * 3 + i)).get();
+    handled.fetch_add(1);
+  });
+  for (int i = 0; i < 10; ++i)
+    b.publish("in", ev("k", i)).get();
+  ASSERT_TRUE(downstream.wait_for_count(30, 5s)) << "handled " << handled.load();
+  EXPECT_EQ(handled.load(), 10);
+}
+
+TEST(MemoryBus, AHandlerOnASharedThreadMayCloseItsOwnSubscription) {
+  memory_bus b({.dispatch_threads = 1});
+  subscription sub;
+  std::atomic<int> calls{0};
+  std::promise<void> closed;
+  collector<int> other;
+  auto keep = b.subscribe("t", "other", [&](const message&) { other.add(1); });
+  sub = b.subscribe("t", "g", [&](const message&) {
+    if (calls.fetch_add(1) == 0) {
+      sub.close();
+      closed.set_value();
+    }
+  });
+  b.publish("t", ev("k", 0)).get();
+  closed.get_future().wait();
+  EXPECT_FALSE(sub.active());
+  // The shared thread goes on running the other subscription.
+  b.publish("t", ev("k", 1)).get();
+  ASSERT_TRUE(other.wait_for_count(2, 5s));
+  EXPECT_EQ(calls.load(), 1);
+}
+
+// Closing a subscription whose handler is running on a shared thread returns only once that
+// handler has returned; the thread then goes on with the others.
+TEST(MemoryBus, ClosingASubscriptionWaitsForItsHandlerOnASharedThread) {
+  memory_bus b({.dispatch_threads = 1});
+  std::promise<void> entered, release;
+  auto gate = release.get_future().share();
+  std::atomic<bool> in_handler{false};
+  auto slow = b.subscribe("t", "slow", [&](const message&) {
+    in_handler.store(true);
+    entered.set_value();
+    gate.wait();
+    in_handler.store(false);
+  });
+  collector<int> other;
+  auto keep = b.subscribe("u", "other", [&](const message&) { other.add(1); });
+  b.publish("t", ev("k", 0)).get();
+  entered.get_future().wait();
+  auto closing = std::async(std::launch::async, [&] { slow.close(); });
+  EXPECT_EQ(closing.wait_for(50ms), std::future_status::timeout);
+  release.set_value();
+  closing.get();
+  EXPECT_FALSE(in_handler.load());
+  b.publish("u", ev("k", 1)).get();
+  ASSERT_TRUE(other.wait_for_count(1, 5s));
+}
+
 TEST(MemoryBus, ConcurrencyRunsPartitionsInParallelButEachInOrder) {
   memory_bus b({.partitions = 4});
   std::atomic<int> in_flight{0}, max_in_flight{0};
