@@ -1,13 +1,17 @@
 // BM_OrderPipeline: the six reference services wired in one process on one bus, orders injected
 // through the order service's own API (no HTTP); items = orders that reached `shipped`.
-//   BM_OrderPipeline/memory   the in-memory bus
+//   BM_OrderPipeline/memory   the in-memory bus (a dispatch thread per subscription, as the
+//                             services' programs run it)
+//   BM_OrderPipeline/memory_shared  the in-memory bus with one dispatch thread for all
+//                             subscriptions (memory_bus_options::dispatch_threads = 1)
 //   BM_OrderPipeline/sqlite   the durable SQLite bus (synchronous=FULL), in a temp directory
 // Producers: threads calling order_service::create concurrently (each waits for its OrderCreated
 // to be acknowledged): 2 on memory (one per core), 512 on SQLite so that they share group commits
 // (an fsync there takes 5-40 ms on the shared VM: intake = producers / commit time). Worker
 // subscriptions have 1 dispatch thread each: on SQLite handlers do not wait for their outputs'
 // fsync (service_env::ordered_handler_acks), so more threads would only add connections.
-// Args: orders per iteration[, dispatch threads per worker subscription, producers].
+// Args: memory: orders per iteration, shared dispatch threads (0 = one per subscription);
+// sqlite: orders per iteration, dispatch threads per worker subscription, producers.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -111,7 +115,9 @@ void run_pipeline(benchmark::State& state, es::bus& bus, int concurrency, int pr
 }
 
 void BM_OrderPipeline_memory(benchmark::State& state) {
-  es::memory_bus bus({.partitions = 8, .retention = 1'000'000});
+  es::memory_bus bus({.partitions = 8,
+                      .retention = 1'000'000,
+                      .dispatch_threads = static_cast<std::size_t>(state.range(1))});
   run_pipeline(state, bus, 1, 2);
   bus.close();
 }
@@ -147,7 +153,15 @@ void BM_OrderPipeline_sqlite(benchmark::State& state) {
 
 BENCHMARK(BM_OrderPipeline_memory)
     ->Name("BM_OrderPipeline/memory")
-    ->Arg(20'000)
+    ->Args({20'000, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+// The same with every subscription on one shared dispatch thread
+// (memory_bus_options::dispatch_threads = 1): no thread hand-offs inside the saga.
+BENCHMARK(BM_OrderPipeline_memory)
+    ->Name("BM_OrderPipeline/memory_shared")
+    ->Args({20'000, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);

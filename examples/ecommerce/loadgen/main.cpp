@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -108,6 +109,8 @@ struct state {
   std::unordered_map<std::string, std::string> early;     // terminal seen before the 201 came back
   std::vector<double> latency_ms;                         // created -> shipped
   std::atomic<long> next{0}, created{0}, errors{0}, shipped{0}, failed{0};
+  std::atomic<long> reconnects{0};    // WebSocket reconnections (each resumed by offset)
+  std::atomic<long> lost_resumes{0};  // resumes the server could no longer replay
 };
 
 void finish(state& st, const std::string& id, const std::string& status, clk::time_point at) {
@@ -129,42 +132,86 @@ void finish(state& st, const std::string& id, const std::string& status, clk::ti
 // asynchronous operations) with shutdown(2).
 std::atomic<int> watcher_fd{-1};
 
+bool terminal(std::string_view status) {
+  return status == "shipped" || status == "inventory_rejected" || status == "payment_failed" ||
+         status == "cancelled";
+}
+
+// The value of the first `"name":"..."` in `text` (no unescaping: ids and statuses have none).
+std::string_view string_field(std::string_view text, std::string_view quoted_name_colon_quote) {
+  const auto at = text.find(quoted_name_colon_quote);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + quoted_name_colon_quote.size();
+  const auto to = text.find('"', from);
+  return to == std::string_view::npos ? std::string_view{} : text.substr(from, to - from);
+}
+
+// Follows the "orders" channel. Every order change of the system comes through it (six per
+// order), so only terminal ones are parsed: the status is found by a text search first (the
+// update's "data" is the v1 order; the events' data in it are escaped strings, so the first
+// unescaped "status":" is the order's). When the server closes a connection that fell behind
+// (1008) or it drops, the watcher reconnects and resumes after the last offset it saw (CONTRACT
+// §5 "since"); if the server can no longer replay that far, the loss is counted and reported.
 void watch(const options& o, state& st, std::atomic<bool>& stop, std::atomic<bool>& ready) {
-  try {
-    asio::io_context ioc;
-    beast::websocket::stream<beast::tcp_stream> ws(ioc);
-    beast::get_lowest_layer(ws).connect(
-        tcp::endpoint(asio::ip::make_address(o.host), static_cast<unsigned short>(o.status_port)));
-    ws.handshake(o.host + ":" + std::to_string(o.status_port), "/v1/ws");
-    ws.write(asio::buffer(std::string(R"({"op":"subscribe","channel":"orders"})")));
-    watcher_fd = beast::get_lowest_layer(ws).socket().native_handle();
-    ready = true;
-    beast::flat_buffer buf;
-    while (!stop) {
-      beast::error_code ec;
-      ws.read(buf, ec);
-      if (ec) break;
-      const auto now = clk::now();
-      const std::string text = beast::buffers_to_string(buf.data());
-      buf.consume(buf.size());
-      try {
-        eventshop::json_document doc(text);
-        const auto root = doc.root();
-        if (!root["type"].is_string() || root["type"].as_string() != "update") continue;
-        const auto data = root["data"];
-        if (!data["status"].is_string()) continue;
-        const std::string status(data["status"].as_string());
-        if (status != "shipped" && status != "inventory_rejected" && status != "payment_failed" &&
-            status != "cancelled")
-          continue;
-        std::lock_guard lock(st.mutex);
-        finish(st, std::string(data["order_id"].as_string()), status, now);
-      } catch (const std::exception&) {
+  std::string epoch;
+  long long last = -1;  // offset of the last update seen on "orders"
+  while (!stop) {
+    try {
+      asio::io_context ioc;
+      beast::websocket::stream<beast::tcp_stream> ws(ioc);
+      ws.read_message_max(64 << 20);
+      beast::get_lowest_layer(ws).connect(tcp::endpoint(
+          asio::ip::make_address(o.host), static_cast<unsigned short>(o.status_port)));
+      ws.handshake(o.host + ":" + std::to_string(o.status_port), "/v1/ws");
+      std::string sub = R"({"op":"subscribe","channel":"orders")";
+      if (last >= 0 && !epoch.empty())
+        sub += R"(,"since":{"offset":)" + std::to_string(last) + R"(,"epoch":")" + epoch + "\"}";
+      sub += "}";
+      ws.write(asio::buffer(sub));
+      watcher_fd = beast::get_lowest_layer(ws).socket().native_handle();
+      ready = true;
+      beast::flat_buffer buf;
+      while (!stop) {
+        beast::error_code ec;
+        ws.read(buf, ec);
+        if (ec) break;
+        const auto now = clk::now();
+        const std::string text = beast::buffers_to_string(buf.data());
+        buf.consume(buf.size());
+        try {
+          if (text.rfind(R"({"type":"update")", 0) == 0) {
+            const auto off = text.find(R"("offset":)");
+            if (off != std::string::npos) last = std::strtoll(text.c_str() + off + 9, nullptr, 10);
+            if (!terminal(string_field(text, R"("status":")"))) continue;
+            const eventshop::json_document doc(text);
+            const auto data = doc.root()["data"];
+            if (!data["status"].is_string() || !data["order_id"].is_string()) continue;
+            const std::string status(data["status"].as_string());
+            if (!terminal(status)) continue;
+            std::lock_guard lock(st.mutex);
+            finish(st, std::string(data["order_id"].as_string()), status, now);
+          } else if (text.rfind(R"({"type":"subscribed")", 0) == 0) {
+            const eventshop::json_document doc(text);
+            const auto root = doc.root();
+            const bool resumed = last >= 0 && !epoch.empty();
+            if (resumed && !root["recovered"].as_bool()) ++st.lost_resumes;
+            if (root["epoch"].is_string()) epoch = std::string(root["epoch"].as_string());
+            if (!resumed || !root["recovered"].as_bool())
+              last = root["offset"].is_integer() ? root["offset"].as_int64() : last;
+          }
+        } catch (const std::exception&) {
+        }
+      }
+    } catch (const std::exception& e) {
+      if (!ready) {
+        std::fprintf(stderr, "\nloadgen: WebSocket: %s\n", e.what());
+        ready = true;
+        return;
       }
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nloadgen: WebSocket: %s\n", e.what());
-    ready = true;
+    if (stop) break;
+    ++st.reconnects;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
@@ -306,5 +353,8 @@ int main(int argc, char** argv) {
   std::printf("| created -> shipped p99 | %.2f ms |\n", pct(lat, 99));
   std::printf("| created -> shipped max | %.2f ms |\n",
               lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()));
+  if (st.reconnects > 0)
+    std::printf("| WebSocket reconnects (resumed) | %ld (%ld not recoverable) |\n",
+                st.reconnects.load(), st.lost_resumes.load());
   return done() ? 0 : 1;
 }
