@@ -1206,11 +1206,16 @@ sqlite_bus::sqlite_bus(bus_options options) {
     // Pipelined sync: the WAL exists now (the maintenance connection read the file in WAL mode)
     // and is not deleted while a connection of ours has it open (WAL-mode connections hold a
     // shared lock on the database file; only the last one to close removes the WAL).
-    i.wal_fd = ::open((i.options.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    // SQLite's own name for the WAL (the database's full path with symlinks resolved + "-wal"),
+    // not options.path + "-wal": through a symlink those are different files.
+    const char* db_name = sqlite3_db_filename(i.maint.get(), "main");
+    const char* wal_name = db_name ? sqlite3_filename_wal(db_name) : nullptr;
+    const std::string wal_path = wal_name ? wal_name : "";
+    i.wal_fd = wal_path.empty() ? -1 : ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (i.wal_fd >= 0) {
       // The WAL's directory entry must be durable before an fdatasync of the WAL can vouch for
       // anything (SQLite syncs it on the WAL's first sync, which NORMAL may never do).
-      const auto dir = std::filesystem::absolute(i.options.path).parent_path();
+      const auto dir = std::filesystem::path(wal_path).parent_path();
       if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
         ::fsync(d);
         ::close(d);
@@ -1219,7 +1224,7 @@ sqlite_bus::sqlite_bus(bus_options options) {
       writer_params.sync = detail::sync_level::normal;
     } else {
       bus_log().warn("cannot open the WAL file; commits fsync inline",
-                     {{"path", i.options.path + "-wal"}, {"error", std::strerror(errno)}});
+                     {{"path", wal_path}, {"error", std::strerror(errno)}});
     }
   }
   try {

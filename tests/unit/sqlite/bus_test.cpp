@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -156,6 +158,30 @@ TEST(SqliteBus, LocalHandlersNeverSeeAnEventBeforeItsAcknowledgement) {
   EXPECT_EQ(s.events, 4 * per_thread);
   EXPECT_GE(s.syncs, 1);
   EXPECT_LE(s.syncs, s.transactions);  // one fsync may acknowledge several transactions
+}
+
+// The syncer fsyncs the WAL SQLite really writes: opened through a symlink, that is the target's
+// "-wal", not the link's (a stale file of that name must not be the one fsync'ed).
+TEST(SqliteBus, TheSyncerFsyncsTheWalSqliteWrites) {
+  testing::temp_dir dir;
+  const auto real = dir.file("real.db");
+  const auto link = dir.file("link.db");
+  std::filesystem::create_symlink(real, link);
+  { std::ofstream(link + "-wal") << "stale"; }
+  sqlite_bus b(bus_options{.path = link});
+  b.publish("t", ev("k", 1)).get();
+  auto descriptors_of = [](const std::string& file) {
+    int n = 0;
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      const auto target = std::filesystem::read_symlink(fd.path(), ec);
+      if (!ec && target == std::filesystem::path(file)) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(descriptors_of(link + "-wal"), 0);
+  EXPECT_GE(descriptors_of(std::filesystem::canonical(real).string() + "-wal"), 1);
+  EXPECT_GE(b.stats().syncs, 1);
 }
 
 TEST(SqliteBus, OffsetsAreCommittedOnlyAfterTheHandlerSucceeded) {
