@@ -1,5 +1,7 @@
 #include "order/order_service.hpp"
 
+#include <algorithm>
+
 #include "eventshop/core/clock.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/uuid.hpp"
@@ -153,9 +155,14 @@ void order_service::request_cancel(const std::string& order_id, const std::strin
 }
 
 void order_service::watchdog() {
+  using std::chrono::milliseconds;
+  const milliseconds interval =
+      config_.watchdog_interval.count() > 0
+          ? config_.watchdog_interval
+          : std::clamp(config_.saga_timeout / 10, milliseconds(50), milliseconds(5'000));
   std::unique_lock lock(watchdog_mutex_);
   while (!stopping_) {
-    watchdog_cv_.wait_for(lock, config_.watchdog_interval);
+    watchdog_cv_.wait_for(lock, interval);
     if (stopping_) break;
     lock.unlock();
     const auto now = clock::system().now();

@@ -29,7 +29,11 @@ namespace eventshop::services::order {
 
 struct order_config {
   std::chrono::milliseconds saga_timeout{30'000};  // 0 disables the watchdog
-  std::chrono::milliseconds watchdog_interval{1'000};
+  // How often the watchdog looks for stalled sagas (a scan of every order in the read model).
+  // 0: saga_timeout / 10, between 50 ms and 5 s - a stalled saga is compensated at most a tenth
+  // of its timeout late (3 s for the default 30 s; a scan per second cost about 3 % of the
+  // all-in-one's CPU under order intake once tens of thousands of orders were kept).
+  std::chrono::milliseconds watchdog_interval{0};
 };
 
 // A read model fed by another service in the same process (the status service, in
