@@ -182,7 +182,9 @@ struct sqlite_bus::impl : std::enable_shared_from_this<sqlite_bus::impl> {
   std::mutex queue_mutex;
   std::condition_variable queue_cv;  // writer waits for work
   std::condition_variable space_cv;  // publishers wait for room; close() waits for a flush
-  std::deque<publish_req> queue;
+  // Publishes waiting for the writer. A vector the writer swaps with its (empty, recycled) batch
+  // vector: O(1) under the lock, and the capacity circulates instead of being reallocated.
+  std::vector<publish_req> queue;
   std::vector<std::unique_ptr<commit_req>> commits;
   bool writing = false;
   bool writer_stop = false;
@@ -618,11 +620,13 @@ void sqlite_bus::impl::writer_loop() {
       space_cv.notify_all();
       queue_cv.wait(lock, [&] { return writer_stop || !queue.empty() || !commits.empty(); });
       if (queue.empty() && commits.empty()) return;  // stopping, nothing left
-      const auto n = std::min(queue.size(), options.max_commit_batch);
-      b->pubs.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        b->pubs.push_back(std::move(queue.front()));
-        queue.pop_front();
+      if (queue.size() <= options.max_commit_batch) {
+        b->pubs.swap(queue);  // b->pubs is empty (recycled)
+      } else {
+        const auto n = static_cast<std::ptrdiff_t>(options.max_commit_batch);
+        b->pubs.assign(std::make_move_iterator(queue.begin()),
+                       std::make_move_iterator(queue.begin() + n));
+        queue.erase(queue.begin(), queue.begin() + n);
       }
       b->commits.swap(commits);
       writing = true;
