@@ -184,6 +184,25 @@ TEST(SqliteBus, TheSyncerFsyncsTheWalSqliteWrites) {
   EXPECT_GE(b.stats().syncs, 1);
 }
 
+TEST(SqliteBus, AQueueLongerThanMaxCommitBatchIsSplitInOrder) {
+  testing::temp_dir dir;
+  sqlite_bus b(bus_options{.path = dir.file("bus.db"), .partitions = 1, .max_commit_batch = 7});
+  std::vector<std::future<publish_receipt>> acks;
+  for (int i = 0; i < 200; ++i)
+    acks.push_back(b.publish("t", ev("k", i)));
+  for (int i = 0; i < 200; ++i)
+    EXPECT_EQ(acks[static_cast<std::size_t>(i)].get().offset, i);
+  EXPECT_GE(b.stats().transactions, 200 / 7);
+  collector<int> got;
+  auto sub = b.subscribe("t", "g", [&](const message& m) {
+    got.add(std::stoi(m.event.data.substr(m.event.data.find(':') + 1)));
+  });
+  ASSERT_TRUE(got.wait_for_count(200, 10s));
+  const auto v = got.snapshot();
+  for (int i = 0; i < 200; ++i)
+    EXPECT_EQ(v[static_cast<std::size_t>(i)], i);
+}
+
 TEST(SqliteBus, OffsetsAreCommittedOnlyAfterTheHandlerSucceeded) {
   testing::temp_dir dir;
   const auto path = dir.file("bus.db");
