@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -218,7 +219,11 @@ void restart_with_malloc_hugepages() noexcept {
     std::string value = tunables != nullptr && *tunables != '\0' ? std::string(tunables) + ":" : "";
     value += "glibc.malloc.hugetlb=1";
     if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
-    ::execv("/proc/self/exe", argv.data());
+    // The program's real path rather than /proc/self/exe, which would rename the process "exe"
+    // (ps, top, pkill by name).
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    ::execv(ec ? "/proc/self/exe" : self.c_str(), argv.data());
   } catch (...) {  // out of memory reading the command line: run without huge pages
   }
 }

@@ -25,8 +25,11 @@ int main(int argc, char** argv) {
   std::string args;
   for (int i = 1; i < argc; ++i)
     args += std::string(i > 1 ? "|" : "") + argv[i];
+  std::string comm;
+  std::getline(std::ifstream("/proc/self/comm"), comm);
   const char* t = std::getenv("GLIBC_TUNABLES");
-  std::printf("args=%s\ntunables=%s\nanon_huge_kb=%ld\n", args.c_str(), t ? t : "", huge_kb);
+  std::printf("args=%s\ntunables=%s\nanon_huge_kb=%ld\ncomm=%s\n", args.c_str(), t ? t : "",
+              huge_kb, comm.c_str());
   for (auto* b : blocks)
     std::free(b);
   return 0;

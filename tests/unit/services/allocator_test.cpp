@@ -36,6 +36,8 @@ TEST(TuneAllocator, RestartsWithHugePagesAndKeepsTheArguments) {
   EXPECT_NE(out.find("args=one arg|two\n"), std::string::npos) << out;
   EXPECT_NE(out.find("tunables=glibc.malloc.hugetlb=1\n"), std::string::npos) << out;
   EXPECT_EQ(out.find("anon_huge_kb=0\n"), std::string::npos) << out;
+  // Still named after its program (ps, top, pkill), not "exe".
+  EXPECT_NE(out.find("comm=eventshop_alloc"), std::string::npos) << out;
 }
 
 TEST(TuneAllocator, KeepsTunablesTheUserSet) {
