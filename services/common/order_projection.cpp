@@ -32,6 +32,24 @@ void order_projection::count_locked(order_status from, order_status to, bool was
   if (is_known) ++counts_[to];
 }
 
+namespace {
+std::int64_t epoch_second(timestamp t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void order_projection::count_created_locked(timestamp created_at, int delta) {
+  const std::int64_t s = epoch_second(created_at);
+  auto& slot = created_ring_[((s % 60) + 60) % 60];
+  if (slot.second == s) {
+    slot.count += delta;
+  } else if (slot.second < s && delta > 0) {
+    slot = {s, delta};  // the slot's old second is more than a minute older than this one
+  }
+  // else: more than a minute older than a second already counted, so outside any window
+  // stats() can ask about (event times are not in the future)
+}
+
 bool order_projection::apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
                              const envelope& e, bool notify) {
   // Events without an order (stock events) do not belong to the order model.
@@ -53,6 +71,7 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
     if (a == applied::no) return false;
     if (a == applied::added) {
       count_locked(before, v.status, was_known, v.known);
+      if (!was_known && v.known) count_created_locked(v.created_at, +1);
       if (!v.idempotency_key.empty()) by_key_.emplace(v.idempotency_key, v.order_id);
     }
     if (notify && listener_) {
@@ -164,7 +183,10 @@ void order_projection::forget(const std::string& order_id) {
   std::unique_lock lock(mutex_);
   auto it = orders_.find(order_id);
   if (it == orders_.end()) return;
-  if (it->second.known) --counts_[it->second.status];
+  if (it->second.known) {
+    --counts_[it->second.status];
+    count_created_locked(it->second.created_at, -1);
+  }
   if (!it->second.idempotency_key.empty()) by_key_.erase(it->second.idempotency_key);
   orders_.erase(it);
 }
@@ -244,10 +266,11 @@ order_stats order_projection::stats(timestamp now) const {
   s.failed = s.by_status["inventory_rejected"] + s.by_status["payment_failed"];
   s.cancelled = s.by_status["cancelled"];
   s.revenue = money{revenue_cents_};
+  // Orders created in the last 60 whole seconds (this second included).
   std::int64_t recent = 0;
-  const auto since = now - std::chrono::seconds(60);
-  for (const auto& [id, v] : orders_)
-    if (v.known && v.created_at >= since) ++recent;
+  const std::int64_t last = epoch_second(now);
+  for (const auto& slot : created_ring_)
+    if (slot.second > last - 60 && slot.second <= last) recent += slot.count;
   s.orders_per_minute = static_cast<double>(recent);
   return s;
 }

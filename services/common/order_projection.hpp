@@ -117,6 +117,7 @@ class order_projection {
   applied apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
                        std::int64_t offset, const envelope& e);
   void count_locked(order_status from, order_status to, bool was_known, bool is_known);
+  void count_created_locked(timestamp created_at, int delta);
 
   mutable std::shared_mutex mutex_;
   // Hashed: order ids are UUIDv7, whose long common time prefix makes ordered lookups compare
@@ -125,6 +126,13 @@ class order_projection {
   std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> order id
   std::map<order_status, std::int64_t> counts_;
   std::int64_t revenue_cents_ = 0;
+  // Orders created per second of their creation time, for the last minute's count in stats()
+  // (which used to scan every order): slot s % 60 holds second s.
+  struct created_second {
+    std::int64_t second = 0;
+    std::int64_t count = 0;
+  };
+  created_second created_ring_[60]{};
   listener listener_;
 };
 

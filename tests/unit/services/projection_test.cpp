@@ -140,3 +140,35 @@ TEST(Projection, AnOrderAddedBeforeItsPublishIsAnnouncedOnceWithItsPosition) {
     EXPECT_EQ(p.stats(clk.now()).total_orders, 1);  // counted once
   }
 }
+
+// orders_per_minute counts orders by their creation time: those of the last minute, not older
+// ones (a replay of old orders adds none), and a forgotten order no more.
+TEST(Projection, OrdersPerMinuteCountsTheLastMinutesCreations) {
+  order_projection p;
+  es::manual_clock at;
+  const auto create = [&](const std::string& id) {
+    p.apply("orders", 0, 0,
+            es::make_event(created(id), {.source = "/eventshop/test", .subject = id, .clk = &at}));
+  };
+  create("old-1");  // two minutes before the rest
+  create("old-2");
+  at.advance(std::chrono::seconds(120));
+  create("a");
+  at.advance(std::chrono::seconds(30));
+  create("b");
+  create("c");
+  EXPECT_EQ(p.stats(at.now()).orders_per_minute, 3.0);
+  EXPECT_EQ(p.stats(at.now()).total_orders, 5);
+  p.forget("c");
+  EXPECT_EQ(p.stats(at.now()).orders_per_minute, 2.0);
+  at.advance(std::chrono::seconds(45));  // "a" is now 75 s old
+  EXPECT_EQ(p.stats(at.now()).orders_per_minute, 1.0);
+  // An order created long ago, applied now (a replay), is not recent.
+  es::manual_clock long_ago;
+  p.apply("orders", 0, 1,
+          es::make_event(created("replayed"),
+                         {.source = "/eventshop/test", .subject = "replayed", .clk = &long_ago}));
+  EXPECT_EQ(p.stats(at.now()).orders_per_minute, 1.0);
+  at.advance(std::chrono::seconds(3600));
+  EXPECT_EQ(p.stats(at.now()).orders_per_minute, 0.0);
+}
