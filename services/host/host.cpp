@@ -75,7 +75,10 @@ http::server& host::add_status(status::status_service& s) {
 #ifdef EVENTSHOP_SERVICES_WITH_REALTIME
   realtime::broadcaster_config bc;
   bc.allowed_origins = options_.origins();
-  bc.history_size = 32;
+  // Resume window per channel. The "orders" channel carries every change of every order (six
+  // per order): a client closed with 1008 for falling behind by 1,024 queued messages must find
+  // more than that in the history to resume without a gap. ~1.5 KB per message: ~6 MB at most.
+  bc.history_size = 4096;
   realtime_->broadcaster = std::make_unique<realtime::broadcaster>(bc);
   auto& b = *realtime_->broadcaster;
   // One "order:<id>" channel per order, most never watched, and "orders", watched by the UI at
