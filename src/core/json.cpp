@@ -346,27 +346,14 @@ bool needs_escape(std::uint64_t w) noexcept {
 
 // Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
 // RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs, found 8 bytes at a
-// time.
+// time - a string with nothing to escape is one copy.
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";  // as RapidJSON writes it
   const auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
   const char* const end = s.data() + s.size();
   const char* p = s.data();
-  while (end - p >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (needs_escape(w)) break;
-    p += 8;
-  }
-  while (p != end && plain(static_cast<unsigned char>(*p)))
-    ++p;
+  const char* run = p;  // the start of what is still to be copied as it is
   out.push_back('"');
-  if (p == end) {  // nothing to escape (the usual case): one copy
-    out.append(s.data(), s.size());
-    out.push_back('"');
-    return;
-  }
-  const char* run = s.data();
   while (p != end) {
     if (end - p >= 8) {
       std::uint64_t w;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "conformance/bus_conformance.hpp"
@@ -125,20 +126,30 @@ TEST(MemoryBus, AGroupWithoutMembersDoesNotHoldPublishersBack) {
   EXPECT_GE(got.snapshot().front(), 45);  // resumed from the oldest retained event
 }
 
-TEST(MemoryBus, HandlerMayCloseItsOwnSubscription) {
-  memory_bus b;
+// Subscribes to "t" a handler that closes its own subscription on its first event, publishes one
+// event and waits until it did; returns the closed subscription and how often it was called.
+struct closed_by_handler {
   subscription sub;
   std::atomic<int> calls{0};
+};
+std::unique_ptr<closed_by_handler> close_from_own_handler(memory_bus& b) {
+  auto r = std::make_unique<closed_by_handler>();
   std::promise<void> closed;
-  sub = b.subscribe("t", "g", [&](const message&) {
-    if (calls.fetch_add(1) == 0) {
-      sub.close();
+  r->sub = b.subscribe("t", "g", [r = r.get(), &closed](const message&) {
+    if (r->calls.fetch_add(1) == 0) {
+      r->sub.close();
       closed.set_value();
     }
   });
   b.publish("t", ev("k", 0)).get();
   closed.get_future().wait();
-  EXPECT_FALSE(sub.active());
+  return r;
+}
+
+TEST(MemoryBus, HandlerMayCloseItsOwnSubscription) {
+  memory_bus b;
+  const auto r = close_from_own_handler(b);
+  EXPECT_FALSE(r->sub.active());
 }
 
 TEST(MemoryBus, SharedDispatchThreadsAreValidated) {
@@ -171,24 +182,14 @@ TEST(MemoryBus, AHandlerPublishingIntoAFullPartitionDoesNotDeadlockItsThread) {
 
 TEST(MemoryBus, AHandlerOnASharedThreadMayCloseItsOwnSubscription) {
   memory_bus b({.dispatch_threads = 1});
-  subscription sub;
-  std::atomic<int> calls{0};
-  std::promise<void> closed;
   collector<int> other;
   auto keep = b.subscribe("t", "other", [&](const message&) { other.add(1); });
-  sub = b.subscribe("t", "g", [&](const message&) {
-    if (calls.fetch_add(1) == 0) {
-      sub.close();
-      closed.set_value();
-    }
-  });
-  b.publish("t", ev("k", 0)).get();
-  closed.get_future().wait();
-  EXPECT_FALSE(sub.active());
+  const auto r = close_from_own_handler(b);
+  EXPECT_FALSE(r->sub.active());
   // The shared thread goes on running the other subscription.
   b.publish("t", ev("k", 1)).get();
   ASSERT_TRUE(other.wait_for_count(2, 5s));
-  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(r->calls.load(), 1);
 }
 
 // Closing a subscription whose handler is running on a shared thread returns only once that
