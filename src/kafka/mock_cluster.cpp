@@ -74,6 +74,18 @@ void mock_cluster::push_request_errors(std::int16_t api_key, const std::vector<i
   rd_kafka_mock_push_request_errors_array(impl_->cluster, api_key, errs.size(), errs.data());
 }
 
+void mock_cluster::delay_responses(int broker_id, std::int16_t api_key, int count,
+                                   std::chrono::milliseconds delay) {
+  check_broker(broker_id, impl_->brokers);
+  if (count < 0) throw error(errc::invalid_argument, "mock_cluster: a negative count of responses");
+  for (int i = 0; i < count; ++i) {
+    const auto err = rd_kafka_mock_broker_push_request_error_rtts(
+        impl_->cluster, broker_id, api_key, 1, RD_KAFKA_RESP_ERR_NO_ERROR,
+        static_cast<int>(delay.count()));
+    if (err) throw error(errc::backend_error, "mock_cluster: " + detail::describe(err));
+  }
+}
+
 void mock_cluster::create_topic(const std::string& name, std::int32_t partitions,
                                 int replication_factor) {
   const auto err =

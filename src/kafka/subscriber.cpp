@@ -1,6 +1,7 @@
 #include "subscriber.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <map>
@@ -30,6 +31,15 @@ std::vector<std::int64_t> committed_of(rd_kafka_t* rk, const std::string& topic,
   }
   return out;
 }
+
+// A consumer's session.timeout.ms (librdkafka's default when unset or unreadable).
+std::chrono::milliseconds session_timeout(const rd_kafka_conf_t* conf) {
+  char value[32];
+  std::size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf, "session.timeout.ms", value, &size) != RD_KAFKA_CONF_OK)
+    return std::chrono::milliseconds(45000);
+  return std::chrono::milliseconds(std::strtol(value, nullptr, 10));
+}
 }  // namespace
 
 // One group member: a consumer handle and the thread that polls it and runs the handler.
@@ -48,6 +58,7 @@ class member : public std::enable_shared_from_this<member> {
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &member::on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &member::on_commit);
+    join_limit_ = session_timeout(conf.get());
     rk_ = make_handle(RD_KAFKA_CONSUMER, std::move(conf));
     rd_kafka_poll_set_consumer(rk_.get());
     partition_list_ptr topics(rd_kafka_topic_partition_list_new(1));
@@ -152,8 +163,34 @@ class member : public std::enable_shared_from_this<member> {
       std::unique_lock lock(wait_mutex_);
       wait_cv_.wait(lock, [this] { return may_leave_; });
     }
+    finish_join();
     closing_ = true;
     rd_kafka_consumer_close(rk_.get());  // revokes the partitions, leaves the group
+    if (keep_handle_) (void)rk_.release();
+  }
+
+  // librdkafka before 2.3.0 aborts the process when it destroys a cooperative-sticky member
+  // that has joined its group but not yet received its first assignment
+  // (confluentinc/librdkafka#4312). Such a member finishes its join before it leaves: polling
+  // brings the assignment. It is stopped, so no handler runs; a record fetched meanwhile is
+  // dropped uncommitted, for the next owner of its partition. A member whose JoinGroup is still
+  // unanswered leaves at once: librdkafka discards a JoinGroup response that arrives after the
+  // close.
+  void finish_join() {
+    if (assigned_once_ || rd_kafka_version() >= 0x020300ff) return;
+    const char* protocol = rd_kafka_rebalance_protocol(rk_.get());
+    if (!protocol || std::strcmp(protocol, "COOPERATIVE") != 0) return;
+    log().debug("finishing the group join before leaving", {{"topic", topic_}, {"group", group_}});
+    const auto deadline = clock::now() + join_limit_;
+    while (!assigned_once_ && clock::now() < deadline)
+      message_ptr(rd_kafka_consumer_poll(rk_.get(), 100));
+    if (assigned_once_) return;
+    // Destroying the handle now would abort the process: it is left allocated instead.
+    keep_handle_ = true;
+    log().error(
+        "a cooperative-sticky member got no assignment within session.timeout.ms of its join; "
+        "its librdkafka handle is not destroyed (librdkafka < 2.3.0 would abort, issue 4312)",
+        {{"topic", topic_}, {"group", group_}});
   }
 
   // A record whose handler failed, waiting for its next attempt. Its partition is paused, so
@@ -341,6 +378,7 @@ class member : public std::enable_shared_from_this<member> {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       log().debug("partitions assigned",
                   {{"topic", self->topic_}, {"group", self->group_}, {"count", partitions->cnt}});
+      self->assigned_once_ = true;
       partition_list_ptr positioned;
       if (self->start_offsets_) {
         // start = latest means "events published after subscribe() returned", not "after the
@@ -409,6 +447,9 @@ class member : public std::enable_shared_from_this<member> {
   bool dirty_ = false;
   bool closing_ = false;
   clock::time_point last_commit_ = clock::now();
+  bool assigned_once_ = false;  // an assignment arrived (see finish_join)
+  bool keep_handle_ = false;    // see finish_join
+  std::chrono::milliseconds join_limit_{0};
 };
 
 std::shared_ptr<subscription_impl> subscription_impl::start(std::shared_ptr<kafka_bus::impl> bus,

@@ -11,6 +11,7 @@
 // Thread safety: all methods are safe to call from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +37,10 @@ class mock_cluster {
   // The next requests of `api_key` (Kafka protocol numbers: produce 0, fetch 1, ...) fail with
   // these Kafka error codes, one each, in order.
   void push_request_errors(std::int16_t api_key, const std::vector<int>& kafka_error_codes);
+  // The next `count` responses of broker `broker_id` to `api_key` requests succeed but are held
+  // back for `delay`: a slow broker at one step of the protocol.
+  void delay_responses(int broker_id, std::int16_t api_key, int count,
+                       std::chrono::milliseconds delay);
   // Creates a topic directly on the mock (its brokers do not implement the admin API's
   // CreateTopics in librdkafka 2.0.2). Idempotent: an existing topic is left as it is.
   void create_topic(const std::string& name, std::int32_t partitions, int replication_factor);
@@ -43,7 +48,9 @@ class mock_cluster {
   static constexpr std::int16_t api_produce = 0;
   static constexpr std::int16_t api_fetch = 1;
   static constexpr std::int16_t api_offset_commit = 8;
+  static constexpr std::int16_t api_join_group = 11;
   static constexpr std::int16_t api_heartbeat = 12;
+  static constexpr std::int16_t api_sync_group = 14;
 
  private:
   struct impl;

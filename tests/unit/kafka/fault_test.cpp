@@ -225,6 +225,29 @@ TEST(KafkaFaults, CooperativeStickyRebalancesLoseNothingEither) {
   consumer.expect_effects_equal_distinct(pub.ids);
 }
 
+// librdkafka before 2.3.0 aborts when it destroys a cooperative-sticky member that has joined
+// its group but not yet received its first assignment (confluentinc/librdkafka#4312): between
+// the JoinGroup and the SyncGroup responses. The mock answers the first JoinGroup of a group
+// after 3 s; its SyncGroup response is held back 3 s more, and the member is closed in between.
+// It finishes its join before it leaves, and a member that joins afterwards gets every event.
+TEST(KafkaFaults, CooperativeStickyMemberClosedWhileJoiningDoesNotAbort) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster);
+  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
+  kafka_bus bus(std::move(o));
+  publisher pub;
+  pub.publish(bus, "faults.coopjoin", 0, 50);
+  ASSERT_TRUE(eventually([&] { return pub.acked.load() == 50; }, 10s));
+  cluster.delay_responses(1, mock_cluster::api_sync_group, 1, 3s);
+  idempotent_consumer consumer;
+  auto brief = bus.subscribe("faults.coopjoin", "g", consumer.make());
+  std::this_thread::sleep_for(4500ms);  // the middle of the window
+  brief.close();
+  expect_group_catches_up(bus, "faults.coopjoin", "g", consumer.make());
+  EXPECT_TRUE(consumer.wait_distinct(50, 30s));
+  consumer.expect_effects_equal_distinct(pub.ids);
+}
+
 TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {
   mock_cluster cluster(1);
   auto o = mock_options(cluster, 2);
