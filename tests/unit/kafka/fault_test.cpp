@@ -248,6 +248,30 @@ TEST(KafkaFaults, CooperativeStickyMemberClosedWhileJoiningDoesNotAbort) {
   consumer.expect_effects_equal_distinct(pub.ids);
 }
 
+// The same, but the SyncGroup response comes later than session.timeout.ms after the close: the
+// close gives up waiting and leaves the member's handle allocated, saying so, instead of aborting.
+TEST(KafkaFaults, CooperativeStickyMemberWithoutAssignmentInTimeIsLeftAllocated) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster);
+  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
+  kafka_bus bus(std::move(o));
+  collector<std::string> errors;
+  set_log_sink([&](std::string_view line) {
+    if (line.find("\"level\":\"error\"") != std::string_view::npos) errors.add(std::string(line));
+  });
+  struct sink_guard {
+    ~sink_guard() { set_log_sink(nullptr); }
+  } restore_sink;
+  cluster.delay_responses(1, mock_cluster::api_sync_group, 1, 8s);
+  auto brief = bus.subscribe("faults.coopslow", "g", [](const message&) {});
+  std::this_thread::sleep_for(4s);  // JoinGroup answered after 3 s; SyncGroup after 11 s
+  const auto started = std::chrono::steady_clock::now();
+  brief.close();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);  // session.timeout.ms is 2.5 s
+  ASSERT_EQ(errors.snapshot().size(), 1u);
+  EXPECT_NE(errors.snapshot()[0].find("not destroyed"), std::string::npos) << errors.snapshot()[0];
+}
+
 TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {
   mock_cluster cluster(1);
   auto o = mock_options(cluster, 2);
