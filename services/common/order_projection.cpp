@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "common/runtime.hpp"
 #include "eventshop/core/registry.hpp"
 
 namespace eventshop::services {
@@ -55,7 +56,7 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
   // Events without an order (stock events) do not belong to the order model.
   if (e.type == StockReplenished::event_type || e.type == LowStockDetected::event_type)
     return false;
-  if (!event_registry::global().contains(e.type)) return false;
+  if (!known_event_type(e.type)) return false;
   const std::string& order_id = e.subject;
   if (order_id.empty()) return false;
   std::optional<order_view> changed;
@@ -64,7 +65,10 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
     std::unique_lock lock(mutex_);
     auto [it, inserted] = orders_.try_emplace(order_id);
     order_view& v = it->second;
-    if (inserted) v.order_id = order_id;
+    if (inserted) {
+      v.order_id = order_id;
+      v.events.reserve(8);  // an order's usual six or seven events without regrowing
+    }
     const bool was_known = v.known;
     const order_status before = v.status;
     const applied a = apply_locked(v, topic, partition, offset, e);
@@ -96,7 +100,8 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
     }
   std::string kind;
   if (e.type == OrderCreated::event_type) {
-    const auto c = decode_event<OrderCreated>(e);
+    const auto decoded = decode_shared<OrderCreated>(e);
+    const OrderCreated& c = *decoded;
     v.known = true;
     v.customer_id = c.customer_id;
     v.items = c.items;
@@ -115,7 +120,8 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
   } else if (e.type == InventoryReleased::event_type) {
     v.stock_released = true;
   } else if (e.type == PaymentCompleted::event_type) {
-    const auto p = decode_event<PaymentCompleted>(e);
+    const auto decoded = decode_shared<PaymentCompleted>(e);
+    const PaymentCompleted& p = *decoded;
     v.payment_amount = p.amount;
     if (!v.refunded) revenue_cents_ += p.amount.cents;
   } else if (e.type == PaymentFailed::event_type) {
@@ -129,7 +135,8 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
   } else if (e.type == NotificationSent::event_type) {
     kind = decode_event<NotificationSent>(e).kind;
   } else if (e.type == Shipped::event_type) {
-    const auto s = decode_event<Shipped>(e);
+    const auto decoded = decode_shared<Shipped>(e);
+    const Shipped& s = *decoded;
     v.tracking_number = s.tracking_number;
     v.carrier = s.carrier;
     v.estimated_delivery_days = s.estimated_delivery_days;

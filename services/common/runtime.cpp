@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/uuid.hpp"
@@ -35,11 +38,99 @@ struct ack_slot {
   throw error(ec, "publish to '" + std::string(topic) + "' failed: " + ec.message());
 }
 
+// The thread's acknowledgement slot, reused while no callback of an earlier publish still holds
+// it (a callback that outlived its wait, after a timeout, keeps its own): a fresh slot cost an
+// allocation and a mutex and condition variable set up and torn down per publish.
+std::shared_ptr<ack_slot> take_ack_slot() {
+  thread_local std::shared_ptr<ack_slot> spare;
+  if (spare && spare.use_count() == 1) {
+    std::lock_guard lock(spare->mutex);  // orders this reuse after the last callback's writes
+    spare->done.store(false, std::memory_order_relaxed);
+    spare->ec = {};
+    spare->receipt = {};
+    return spare;
+  }
+  spare = std::make_shared<ack_slot>();
+  return spare;
+}
+
 }  // namespace
+
+namespace {
+
+// The decode cache: 4,096 slots, each holding one decoded payload and what it was decoded from.
+// A slot is chosen by the event id's last eight characters (random in a UUIDv7); a newer event
+// replaces an older one in its slot. The spin lock is held for a few compares and copies only.
+struct decode_slot {
+  std::atomic<bool> busy{false};
+  const void* tag = nullptr;
+  std::string id;
+  std::string type;
+  std::int64_t version = 0;
+  std::string data;
+  std::shared_ptr<const void> value;
+
+  void lock() noexcept {
+    while (busy.exchange(true, std::memory_order_acquire))
+      while (busy.load(std::memory_order_relaxed))
+        std::this_thread::yield();
+  }
+  void unlock() noexcept { busy.store(false, std::memory_order_release); }
+  bool holds(const envelope& e, const void* t) const noexcept {
+    return tag == t && version == e.dataschemaversion && id == e.id && type == e.type &&
+           data == e.data;
+  }
+};
+
+constexpr std::size_t decode_slots = 4096;
+
+decode_slot& slot_for(const envelope& e) {
+  static decode_slot* const slots = new decode_slot[decode_slots];  // never freed: used by any
+                                                                    // thread until exit
+  std::uint64_t h = 0;
+  if (e.id.size() >= 8)
+    std::memcpy(&h, e.id.data() + e.id.size() - 8, 8);
+  else
+    h = fnv1a64(e.id);
+  return slots[mix64(h) % decode_slots];
+}
+
+}  // namespace
+
+std::shared_ptr<const void> detail::find_decoded(const envelope& e, const void* tag) {
+  auto& s = slot_for(e);
+  s.lock();
+  std::shared_ptr<const void> hit;
+  if (s.holds(e, tag)) hit = s.value;
+  s.unlock();
+  return hit;
+}
+
+void detail::keep_decoded(const envelope& e, const void* tag, std::shared_ptr<const void> value) {
+  auto& s = slot_for(e);
+  s.lock();
+  s.tag = tag;
+  s.id.assign(e.id);
+  s.type.assign(e.type);
+  s.version = e.dataschemaversion;
+  s.data.assign(e.data);
+  s.value.swap(value);
+  s.unlock();
+  // `value` now holds the payload this one replaced, freed here outside the lock.
+}
+
+bool known_event_type(std::string_view type) {
+  thread_local std::vector<std::string> known;
+  for (const auto& k : known)
+    if (k == type) return true;
+  if (!event_registry::global().contains(type)) return false;
+  if (known.size() < 256) known.emplace_back(type);
+  return true;
+}
 
 publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
                                  std::chrono::milliseconds timeout) {
-  auto slot = std::make_shared<ack_slot>();
+  auto slot = take_ack_slot();
   b.publish(topic, std::move(e), [slot](std::error_code ec, const publish_receipt& r) {
     {
       std::lock_guard lock(slot->mutex);

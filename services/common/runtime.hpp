@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,10 +61,42 @@ publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
 void publish_output(const service_env& env, std::string_view topic, envelope e,
                     const std::function<void()>& undo);
 
+// make_event with source "/eventshop/<service>", built in place (no temporary strings).
 template <typed_event T>
 envelope make_service_event(const T& data, std::string_view service, std::string subject) {
-  return make_event(
-      data, {.source = "/eventshop/" + std::string(service), .subject = std::move(subject)});
+  envelope e = make_envelope(T::event_type, T::schema_version, encode_data(data), event_options{});
+  constexpr std::string_view prefix = "/eventshop/";
+  e.source.reserve(prefix.size() + service.size());
+  e.source.assign(prefix).append(service);
+  e.subject = std::move(subject);
+  return e;
+}
+
+// event_registry::global().contains(type), remembered per thread: types are only ever added to
+// a registry, so a type found once stays known (the registry's lookup takes a shared lock and
+// compares strings in a tree, for every event every consumer handles).
+bool known_event_type(std::string_view type);
+
+namespace detail {
+template <class T>
+inline constexpr char decode_tag = 0;  // its address names T in the decode cache
+std::shared_ptr<const void> find_decoded(const envelope& e, const void* tag);
+void keep_decoded(const envelope& e, const void* tag, std::shared_ptr<const void> value);
+}  // namespace detail
+
+// decode_event<T>(e), decoded once per process: several consumer groups of one process (the
+// status read model, notification, shipping, ...) see the same event, and each decoding its
+// payload again was a quarter of the pipeline's instructions. A small process-wide cache keeps
+// the most recent decoded payloads, keyed by event id and checked against the type, schema
+// version and payload text, so a hit returns exactly what decoding `e` would. Errors are thrown
+// as by decode_event (and nothing is cached). Thread safety: safe.
+template <typed_event T>
+std::shared_ptr<const T> decode_shared(const envelope& e) {
+  const void* tag = &detail::decode_tag<T>;
+  if (auto hit = detail::find_decoded(e, tag)) return std::static_pointer_cast<const T>(hit);
+  auto value = std::make_shared<const T>(decode_event<T>(e));
+  detail::keep_decoded(e, tag, value);
+  return value;
 }
 
 // Calls `h` for every event now in `topics` (oldest first per partition) through a fresh

@@ -33,7 +33,7 @@ void service_base::subscribe(std::string_view topic, std::string_view group, han
                              int concurrency, start_position start, bool with_middleware) {
   // An event type outside the catalog is not ours to guess at: it goes to the dead-letter topic.
   auto checked = [inner = std::move(h)](const message& m) {
-    if (!event_registry::global().contains(m.event.type))
+    if (!known_event_type(m.event.type))
       throw error(errc::unknown_event_type,
                   "no decoder registered for event type '" + m.event.type.substr(0, 128) + "'");
     inner(m);

@@ -1,5 +1,6 @@
 #include "notification/notification.hpp"
 
+#include "common/runtime.hpp"
 #include "eventshop/core/registry.hpp"
 
 namespace eventshop::services::notification {
@@ -11,7 +12,8 @@ std::optional<NotificationSent> notifications::on_event(const envelope& e, times
   n.channel = "email";
   n.sent_at = now;
   if (e.type == PaymentCompleted::event_type) {
-    const auto ev = decode_event<PaymentCompleted>(e);
+    const auto decoded = decode_shared<PaymentCompleted>(e);
+    const PaymentCompleted& ev = *decoded;
     n.order_id = ev.order_id;
     n.kind = "order_confirmed";
     n.message = "Your order " + ev.order_id + " is confirmed: payment of $" +
@@ -34,7 +36,8 @@ std::optional<NotificationSent> notifications::on_event(const envelope& e, times
     n.kind = "order_cancelled";
     n.message = "Your order " + ev.order_id + " was cancelled.";
   } else if (e.type == Shipped::event_type) {
-    const auto ev = decode_event<Shipped>(e);
+    const auto decoded = decode_shared<Shipped>(e);
+    const Shipped& ev = *decoded;
     n.order_id = ev.order_id;
     n.kind = "order_shipped";
     n.message = "Your order " + ev.order_id + " has shipped with " + ev.carrier +

@@ -21,6 +21,64 @@ namespace eventshop {
 
 using rapidjson::SizeType;
 
+namespace {
+
+// One spare object per thread and type (a parsed document, a writer's state): a document is
+// about 2.3 KiB, big enough that each malloc of one made glibc consolidate its fast bins first
+// (a large request), which was most of the allocator's time in the services' dispatch threads;
+// a writer's state is one allocation per encoded payload saved.
+template <class T>
+std::unique_ptr<T>& spare_document() noexcept {
+  thread_local std::unique_ptr<T> spare;
+  return spare;
+}
+
+// True when one of the 8 bytes of `w` is a control character, '"' or '\\' (may also flag a
+// UTF-8 byte next to such a byte; the caller then looks byte by byte).
+bool needs_escape(std::uint64_t w) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (ones * '"');
+  const std::uint64_t backslash = w ^ (ones * '\\');
+  return ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+           ((backslash - ones) & ~backslash)) &
+          high) != 0;
+}
+
+// True when `s` has no byte that a JSON string literal must escape.
+bool plain_json_text(std::string_view s) noexcept {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::uint64_t w = 0x6161616161616161ULL;  // "aaaaaaaa": nothing to escape
+  if (n < 8) {
+    if (n != 0) std::memcpy(&w, p, n);
+    return !needs_escape(w);
+  }
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&w, p + i, 8);
+    if (needs_escape(w)) return false;
+  }
+  std::memcpy(&w, p + n - 8, 8);  // the last 8 bytes (overlapping the loop's last word)
+  return !needs_escape(w);
+}
+
+// Appends `"s"` and then `suffix` (if not NUL) when `s` needs no escaping, in one step; false
+// (nothing appended) otherwise.
+bool append_plain_json_string(std::string& out, std::string_view s, char suffix) {
+  if (!plain_json_text(s)) return false;
+  const std::size_t n = out.size();
+  const std::size_t extra = s.size() + (suffix != '\0' ? 3 : 2);
+  out.resize(n + extra);
+  char* d = out.data() + n;
+  d[0] = '"';
+  if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+  d[s.size() + 1] = '"';
+  if (suffix != '\0') d[s.size() + 2] = suffix;
+  return true;
+}
+
+}  // namespace
+
 // Written by hand into a std::string (RapidJSON's writer went through a growable stack buffer
 // and a nesting stack of its own): each open object or array remembers whether it still waits for
 // its first element, so commas and colons are placed without a state machine.
@@ -34,6 +92,13 @@ struct json_writer::impl {
   bool after_key = false;  // the next value follows a key's colon
 
   impl() { out.reserve(256); }
+  void reset() noexcept {
+    out.clear();
+    empty_bits = 0;
+    depth = 0;
+    deeper.clear();
+    after_key = false;
+  }
 
   void prefix() {
     if (after_key) {
@@ -75,8 +140,21 @@ struct json_writer::impl {
   }
 };
 
-json_writer::json_writer() : impl_(std::make_unique<impl>()) {}
-json_writer::~json_writer() = default;
+json_writer::json_writer() {
+  if (auto& spare = spare_document<impl>(); spare) {
+    impl_ = std::move(spare);
+    if (impl_->out.capacity() < 256) impl_->out.reserve(256);  // take() moved the text out
+  } else {
+    impl_ = std::make_unique<impl>();
+  }
+}
+json_writer::~json_writer() {
+  if (!impl_) return;
+  if (auto& spare = spare_document<impl>(); !spare && impl_->out.capacity() <= 64 * 1024) {
+    impl_->reset();
+    spare = std::move(impl_);
+  }
+}
 
 void json_writer::begin_object() {
   impl_->open('{');
@@ -92,13 +170,15 @@ void json_writer::end_array() {
 }
 void json_writer::key(std::string_view k) {
   impl_->prefix();
-  append_json_string(impl_->out, k);
-  impl_->out.push_back(':');
+  if (!append_plain_json_string(impl_->out, k, ':')) {
+    append_json_string(impl_->out, k);
+    impl_->out.push_back(':');
+  }
   impl_->after_key = true;
 }
 void json_writer::string(std::string_view v) {
   impl_->prefix();
-  append_json_string(impl_->out, v);
+  if (!append_plain_json_string(impl_->out, v, '\0')) append_json_string(impl_->out, v);
 }
 void json_writer::int64(std::int64_t v) {
   impl_->integer(v);
@@ -149,11 +229,7 @@ std::string_view json_writer::view() const {
   return impl_->out;
 }
 void json_writer::clear() {
-  impl_->out.clear();
-  impl_->empty_bits = 0;
-  impl_->depth = 0;
-  impl_->deeper.clear();
-  impl_->after_key = false;
+  impl_->reset();
 }
 std::string json_writer::take() {
   std::string text = std::move(impl_->out);
@@ -277,19 +353,6 @@ struct json_document::impl {
   }
 };
 
-namespace {
-
-// One spare document per thread. A document is about 2.3 KiB: big enough that each malloc of
-// one made glibc consolidate its fast bins first (a large request), which was most of the
-// allocator's time in the services' dispatch threads.
-template <class T>
-std::unique_ptr<T>& spare_document() noexcept {
-  thread_local std::unique_ptr<T> spare;
-  return spare;
-}
-
-}  // namespace
-
 // `new impl` rather than make_unique: value-initialisation would zero the 2 KiB buffer first.
 json_document::json_document(std::string_view text) {
   constexpr unsigned flags = rapidjson::kParseFullPrecisionFlag;
@@ -327,22 +390,6 @@ json_document& json_document::operator=(json_document&&) noexcept = default;
 json_view json_document::root() const {
   return json_view{&impl_->doc};
 }
-
-namespace {
-
-// True when one of the 8 bytes of `w` is a control character, '"' or '\\' (may also flag a
-// UTF-8 byte next to such a byte; the caller then looks byte by byte).
-bool needs_escape(std::uint64_t w) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t high = 0x8080808080808080ULL;
-  const std::uint64_t quote = w ^ (ones * '"');
-  const std::uint64_t backslash = w ^ (ones * '\\');
-  return ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
-           ((backslash - ones) & ~backslash)) &
-          high) != 0;
-}
-
-}  // namespace
 
 // Appends `s` as a JSON string literal. Only '"', '\\' and control characters are escaped (as
 // RapidJSON's writer does); other bytes, UTF-8 included, are copied in runs, found 8 bytes at a

@@ -4,6 +4,7 @@
 #include <random>
 #include <thread>
 
+#include "context_detail.hpp"
 #include "eventshop/core/context.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/logging.hpp"
@@ -153,13 +154,30 @@ middleware idempotent(idempotency_store& store) {
 middleware correlate() {
   return [](handler next) -> handler {
     return [next = std::move(next)](const message& m) {
+      // One context per thread and nesting depth, reused: the ids are assigned into strings
+      // that keep their capacity, so a warm thread allocates nothing here (a fresh context
+      // copied two or three 36-character ids into new heap strings for every handled event).
+      thread_local std::vector<std::unique_ptr<event_context>> pool;
+      thread_local std::size_t depth = 0;
+      if (depth == pool.size()) pool.push_back(std::make_unique<event_context>());
+      event_context& ctx = *pool[depth];
       const event_context* outer = current_context();
-      event_context ctx;
-      ctx.correlationid = m.event.correlationid.empty() ? m.event.id : m.event.correlationid;
-      ctx.causationid = m.event.id;
-      ctx.traceparent = m.event.traceparent;
-      if (outer) ctx.request_id = outer->request_id;
-      context_scope scope(std::move(ctx));
+      ctx.correlationid.assign(m.event.correlationid.empty() ? m.event.id : m.event.correlationid);
+      ctx.causationid.assign(m.event.id);
+      ctx.traceparent.assign(m.event.traceparent);
+      if (outer)
+        ctx.request_id.assign(outer->request_id);
+      else
+        ctx.request_id.clear();
+      struct restore {
+        const event_context* previous;
+        ~restore() {
+          detail::exchange_current_context(previous);
+          --depth;
+        }
+      };
+      ++depth;
+      const restore scope{detail::exchange_current_context(&ctx)};
       next(m);
     };
   };

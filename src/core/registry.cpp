@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "context_detail.hpp"
+
 namespace eventshop {
 
 namespace {
@@ -10,6 +12,12 @@ thread_local const event_context* tl_context = nullptr;
 
 const event_context* current_context() noexcept {
   return tl_context;
+}
+
+const event_context* detail::exchange_current_context(const event_context* ctx) noexcept {
+  const event_context* previous = tl_context;
+  tl_context = ctx;
+  return previous;
 }
 
 context_scope::context_scope(event_context ctx) : ctx_(std::move(ctx)), previous_(tl_context) {

@@ -251,6 +251,58 @@ TEST(JsonString, EscapesExactlyWhatAByteByByteEscaperDoes) {
       }
 }
 
+TEST(JsonWriter, KeysAndStringsAreEscapedAsAppendJsonStringDoes) {
+  const std::string specials[] = {"\"",   "\\",       "\n", "\x01", "\x1f", std::string(1, '\0'),
+                                  "\x7f", "\xc3\xa9", " ",  "\xff"};
+  for (std::size_t len = 0; len <= 19; ++len)
+    for (std::size_t pos = 0; pos < std::max<std::size_t>(len, 1); ++pos)
+      for (const auto& sp : specials) {
+        std::string s(len, 'a');
+        if (len > 0) s.replace(pos, 1, sp);
+        std::string quoted;
+        append_json_string(quoted, s);
+        json_writer w;
+        w.begin_object();
+        w.key(s);
+        w.string(s);
+        w.end_object();
+        EXPECT_EQ(w.view(), "{" + quoted + ":" + quoted + "}") << "len " << len << " pos " << pos;
+      }
+}
+
+TEST(JsonWriter, WritersOneAfterAnotherAndAtTheSameTimeAreIndependent) {
+  // A thread reuses the state of its last writer: none of it may show in the next one.
+  {
+    json_writer left_open;
+    left_open.begin_object();
+    left_open.key("a");
+    left_open.begin_array();
+    left_open.int64(1);
+  }
+  json_writer a;
+  json_writer b;  // alive at the same time as `a`
+  a.begin_array();
+  b.begin_object();
+  a.string("x");
+  b.key("k");
+  b.int64(2);
+  a.int64(3);
+  a.end_array();
+  b.end_object();
+  EXPECT_EQ(a.view(), R"(["x",3])");
+  EXPECT_EQ(b.view(), R"({"k":2})");
+  const std::string taken = a.take();
+  EXPECT_EQ(taken, R"(["x",3])");
+  {
+    json_writer c;
+    c.string("after a taken text");
+    EXPECT_EQ(c.view(), R"("after a taken text")");
+  }
+  EXPECT_EQ(encode_data(ecommerce::StockItem{"p", 2}), R"({"product_id":"p","quantity":2})");
+  EXPECT_EQ(encode_data(ecommerce::StockItem{"q", 3}), R"({"product_id":"q","quantity":3})");
+  EXPECT_EQ(taken, R"(["x",3])");
+}
+
 TEST(TypedEvent, MoneyIsExactInCents) {
   json_writer w;
   for (std::int64_t c : {0LL, 1LL, 5LL, 10LL, 99LL, 100LL, 5998LL, 199999LL, -250LL}) {

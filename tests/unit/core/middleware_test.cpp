@@ -151,6 +151,63 @@ TEST(Correlate, EventsPublishedWhileHandlingInheritTheContext) {
   EXPECT_EQ(current_context(), nullptr) << "context leaked out of the handler";
 }
 
+TEST(Correlate, EachEventGetsItsOwnContextNestedOrNotAndTheOuterOneComesBack) {
+  // The context objects are reused per thread and nesting depth: nothing of an earlier event
+  // (its ids, its traceparent) may show through in a later one.
+  std::vector<envelope> published;
+  const auto publish = [&] {
+    published.push_back(make_envelope("Next", 1, "{}", {.source = "/t", .subject = "k"}));
+  };
+  envelope inner_event = ev(2);
+  inner_event.correlationid = "saga-inner";
+  auto inner = middleware::chain([&](const message&) { publish(); }, {middleware::correlate()});
+  auto outer = middleware::chain(
+      [&](const message&) {
+        publish();
+        deliver(inner, inner_event);  // a handler that delivers to another (nested correlate)
+        publish();                    // ... and finds its own context current again
+        throw std::runtime_error("after the nested one");
+      },
+      {middleware::correlate()});
+  envelope first = ev(1);
+  first.correlationid = "saga-1";
+  first.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  context_scope request({.correlationid = "req-corr", .request_id = "req-1"});
+  EXPECT_THROW(deliver(outer, first), std::runtime_error);
+  ASSERT_EQ(published.size(), 3u);
+  for (const std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+    EXPECT_EQ(published[i].correlationid, "saga-1");
+    EXPECT_EQ(published[i].causationid, first.id);
+    EXPECT_EQ(published[i].traceparent, first.traceparent);
+  }
+  EXPECT_EQ(published[1].correlationid, "saga-inner");
+  EXPECT_EQ(published[1].causationid, inner_event.id);
+  EXPECT_EQ(published[1].traceparent, "")
+      << "the nested handler's context is its event's, not the outer one's";
+  // The throw restored the request's context.
+  ASSERT_NE(current_context(), nullptr);
+  EXPECT_EQ(current_context()->request_id, "req-1");
+  EXPECT_EQ(current_context()->correlationid, "req-corr");
+
+  // A later event without a correlation id or traceparent: none of the earlier ones' is left.
+  published.clear();
+  envelope second = ev(3);
+  second.correlationid.clear();
+  std::string request_id_seen;
+  auto plain = middleware::chain(
+      [&](const message&) {
+        publish();
+        request_id_seen = current_context()->request_id;
+      },
+      {middleware::correlate()});
+  deliver(plain, second);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].correlationid, second.id);
+  EXPECT_EQ(published[0].causationid, second.id);
+  EXPECT_EQ(published[0].traceparent, "");
+  EXPECT_EQ(request_id_seen, "req-1");
+}
+
 TEST(Metrics, CountsHandledAndFailedPerTopicAndGroup) {
   metrics_registry reg;
   auto ok = middleware::chain([](const message&) {}, {middleware::metrics(reg)});

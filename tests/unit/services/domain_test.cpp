@@ -342,3 +342,59 @@ TEST(Inventory, UnreleaseHoldsTheStockAgainForARetry) {
   ASSERT_TRUE(inv.release("o1", "retry", t0));
   EXPECT_EQ(inv.stock_levels().at("product-1"), 100);
 }
+
+// ---- runtime helpers ------------------------------------------------------------------------
+
+TEST(DecodeShared, ReturnsWhatDecodingTheEnvelopeReturnsNeverAStaleEntry) {
+  const ec::PaymentCompleted paid{"order-7", "pay-7", es::money{2999}, "USD", t0};
+  es::envelope e = ev(paid, "order-7");
+  const auto first = decode_shared<ec::PaymentCompleted>(e);
+  const auto direct = es::decode_event<ec::PaymentCompleted>(e);
+  EXPECT_EQ(first->order_id, direct.order_id);
+  EXPECT_EQ(first->payment_id, direct.payment_id);
+  EXPECT_EQ(first->amount, direct.amount);
+  EXPECT_EQ(first->processed_at, direct.processed_at);
+  // Another consumer of the same event (a copy of the envelope, as a second bus delivery or the
+  // creator's own copy) gets the payload decoded once.
+  const es::envelope copy = e;
+  EXPECT_EQ(decode_shared<ec::PaymentCompleted>(copy).get(), first.get());
+  // Same id, other payload (a buggy or hostile producer): decoded from this envelope's payload.
+  es::envelope other = e;
+  other.data = es::encode_data(ec::PaymentCompleted{"order-8", "pay-8", es::money{1}, "EUR", t0});
+  const auto second = decode_shared<ec::PaymentCompleted>(other);
+  EXPECT_EQ(second->order_id, "order-8");
+  EXPECT_EQ(second->currency, "EUR");
+  // Errors are decode_event's, and nothing is cached for them.
+  es::envelope bad = e;
+  bad.data = R"({"order_id":"order-7"})";
+  EXPECT_THROW((void)decode_shared<ec::PaymentCompleted>(bad), es::error);
+  EXPECT_THROW((void)decode_shared<ec::Shipped>(e), es::error);  // wrong type
+  EXPECT_EQ(decode_shared<ec::PaymentCompleted>(e)->order_id, "order-7");
+  // Concurrent readers of many events all see their own event's payload.
+  std::vector<es::envelope> events;
+  for (int i = 0; i < 64; ++i) {
+    const std::string id = "order-" + std::to_string(i);
+    events.push_back(ev(ec::PaymentCompleted{id, "pay", es::money{i}, "USD", t0}, id));
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 50; ++round)
+        for (int i = 0; i < 64; ++i)
+          if (decode_shared<ec::PaymentCompleted>(events[static_cast<std::size_t>(i)])->amount !=
+              es::money{i})
+            wrong.fetch_add(1);
+    });
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(KnownEventType, IsTheGlobalRegistrysAnswer) {
+  EXPECT_TRUE(known_event_type("OrderCreated"));
+  EXPECT_TRUE(known_event_type("OrderCreated"));  // remembered
+  EXPECT_FALSE(known_event_type("NoSuchEventType"));
+  es::event_registry::global().add("DomainTestLateType", 1);
+  EXPECT_TRUE(known_event_type("DomainTestLateType"));  // registered after a miss
+}

@@ -265,3 +265,62 @@ TEST(Pipeline, RestartRebuildsEveryServiceFromTheBus) {
   ASSERT_TRUE(again.wait_status(fresh, order_status::shipped));
   EXPECT_EQ(again.stock("product-2"), 29);
 }
+
+// A bus that acknowledges a publish only when told to: publish_and_wait's timeout path.
+class late_ack_bus final : public es::bus {
+ public:
+  void publish(std::string_view, es::envelope, es::publish_callback on_ack) override {
+    {
+      std::lock_guard lock(mutex_);
+      pending_.push_back(std::move(on_ack));
+    }
+    cv_.notify_all();
+  }
+  es::subscription subscribe(std::string_view, std::string_view, es::handler,
+                             const es::subscribe_options&) override {
+    return {};
+  }
+  void close(std::chrono::milliseconds) override {}
+  es::bus_features features() const noexcept override { return {}; }
+  std::int32_t partitions(std::string_view) override { return 1; }
+  std::int64_t lag(std::string_view, std::string_view) override { return 0; }
+  // Acknowledges the oldest pending publish with offset `offset`, waiting up to 10 s for one
+  // (false if none came).
+  bool ack_one(std::int64_t offset) {
+    es::publish_callback cb;
+    {
+      std::unique_lock lock(mutex_);
+      if (!cv_.wait_for(lock, 10s, [&] { return !pending_.empty(); })) return false;
+      cb = std::move(pending_.front());
+      pending_.erase(pending_.begin());
+    }
+    cb({}, es::publish_receipt{0, offset});
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<es::publish_callback> pending_;
+};
+
+TEST(PublishAndWait, EachPublishGetsItsOwnAcknowledgementEvenAfterATimeout) {
+  es::memory_bus bus;
+  const auto e = [] {
+    return es::make_event(es::ecommerce::StockReplenished{"p", 1, 1},
+                          {.source = "/t", .subject = "k"});
+  };
+  // One thread, many publishes: each receipt is its own.
+  for (std::int64_t i = 0; i < 5; ++i)
+    EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, i);
+  // An acknowledgement that comes after its publish timed out does not answer the next publish.
+  late_ack_bus late;
+  EXPECT_THROW(publish_and_wait(late, "t", e(), 1ms), es::error);
+  std::thread acker([&] {
+    EXPECT_TRUE(late.ack_one(111));  // the timed-out publish's, late
+    EXPECT_TRUE(late.ack_one(222));  // the second publish's
+  });
+  EXPECT_EQ(publish_and_wait(late, "t", e(), 10s).offset, 222);
+  acker.join();
+  EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 5);
+}
