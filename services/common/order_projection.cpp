@@ -133,7 +133,7 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
       revenue_cents_ -= r.amount.cents;
     }
   } else if (e.type == NotificationSent::event_type) {
-    kind = decode_event<NotificationSent>(e).kind;
+    kind = decode_shared<NotificationSent>(e)->kind;
   } else if (e.type == Shipped::event_type) {
     const auto decoded = decode_shared<Shipped>(e);
     const Shipped& s = *decoded;

@@ -58,7 +58,7 @@ std::shared_ptr<ack_slot> take_ack_slot() {
 
 namespace {
 
-// The decode cache: 4,096 slots, each holding one decoded payload and what it was decoded from.
+// The decode cache: 8,192 slots, each holding one decoded payload and what it was decoded from.
 // A slot is chosen by the event id's last eight characters (random in a UUIDv7); a newer event
 // replaces an older one in its slot. The spin lock is held for a few compares and copies only.
 struct decode_slot {
@@ -82,7 +82,7 @@ struct decode_slot {
   }
 };
 
-constexpr std::size_t decode_slots = 4096;
+constexpr std::size_t decode_slots = 8192;
 
 decode_slot& slot_for(const envelope& e) {
   static decode_slot* const slots = new decode_slot[decode_slots];  // never freed: used by any
@@ -117,6 +117,18 @@ void detail::keep_decoded(const envelope& e, const void* tag, std::shared_ptr<co
   s.value.swap(value);
   s.unlock();
   // `value` now holds the payload this one replaced, freed here outside the lock.
+}
+
+bool detail::ascii_text(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ULL) return false;
+  }
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) & 0x80) return false;
+  return true;
 }
 
 bool known_event_type(std::string_view type) {

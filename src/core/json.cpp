@@ -332,21 +332,29 @@ std::string json_view::dump() const {
   return {sb.GetString(), sb.GetSize()};
 }
 
-// Payloads are small: the DOM of a typical event fits the inline buffer, so a document costs one
-// allocation instead of RapidJSON's default 64 KiB pool chunk plus a parse stack. The text is
-// parsed in situ from a private copy (strings unescaped in place, not copied character by
-// character through a bounds-checked stream).
+// Payloads are small: the DOM of a typical event fits the inline buffer, and so does the parse
+// stack in its own, so a document costs one allocation instead of RapidJSON's default 64 KiB
+// pool chunk plus a parse stack (which RapidJSON's default stack allocator also allocated and
+// freed again on every parse). The text is parsed in situ from a private copy (strings unescaped
+// in place, not copied character by character through a bounds-checked stream).
 struct json_document::impl {
+  using document = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                                              rapidjson::MemoryPoolAllocator<>>;
   alignas(std::max_align_t) char buffer[2048];
+  alignas(std::max_align_t) char stack_buffer[1024];
   rapidjson::MemoryPoolAllocator<> pool{buffer, sizeof buffer, 8192};
-  rapidjson::Document doc{&pool, 256};
+  // The parse stack's: RapidJSON "frees" the stack after each parse, a no-op for a pool, whose
+  // memory recycle() then takes back whole.
+  rapidjson::MemoryPoolAllocator<> stack_pool{stack_buffer, sizeof stack_buffer, 4096};
+  document doc{&pool, 256, &stack_pool};
   std::string text;
 
-  // Ready for the next parse, if worth keeping: the pool's extra chunks are freed, the user
-  // buffer and a text buffer of up to 64 KiB kept.
+  // Ready for the next parse, if worth keeping: the pools' extra chunks are freed, the user
+  // buffers and a text buffer of up to 64 KiB kept.
   bool recycle() noexcept {
     doc.SetNull();
     pool.Clear();
+    stack_pool.Clear();
     if (text.capacity() > 64 * 1024) return false;
     text.clear();
     return true;

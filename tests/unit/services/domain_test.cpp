@@ -398,3 +398,69 @@ TEST(KnownEventType, IsTheGlobalRegistrysAnswer) {
   es::event_registry::global().add("DomainTestLateType", 1);
   EXPECT_TRUE(known_event_type("DomainTestLateType"));  // registered after a miss
 }
+
+namespace probe {
+struct Probe {  // a type only this test makes and decodes
+  EVENTSHOP_EVENT_TYPE("DomainTestProbe", 1);
+  std::string id;
+  es::timestamp at{};
+};
+EVENTSHOP_FIELDS(Probe, id, at)
+}  // namespace probe
+
+namespace {
+// Field by field, timestamps to the nanosecond (an encoding would only show milliseconds).
+template <class T>
+bool same_value(const T& a, const T& b) {
+  if constexpr (es::is_optional<T>::value) {
+    return a.has_value() == b.has_value() && (!a || same_value(*a, *b));
+  } else if constexpr (es::is_vector<T>::value) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_value(a[i], b[i])) return false;
+    return true;
+  } else if constexpr (es::has_fields<T>) {
+    return std::apply(
+        [&](const auto&... f) { return (same_value(a.*(f.member), b.*(f.member)) && ...); },
+        eventshop_fields(static_cast<const T*>(nullptr)));
+  } else {
+    return a == b;
+  }
+}
+
+template <class T>
+void expect_made_event_decodes_as_kept(const T& data, bool kept) {
+  const es::envelope e = make_service_event(data, "test", "subject-1");
+  const auto found = detail::find_decoded(e, &detail::decode_tag<T>);
+  EXPECT_EQ(found != nullptr, kept) << T::event_type;
+  const auto shared = decode_shared<T>(e);
+  EXPECT_TRUE(same_value(*shared, es::decode_event<T>(e))) << T::event_type << " " << e.data;
+}
+}  // namespace
+
+TEST(DecodeShared, AnEventMadeHereIsKeptExactlyAsItDecodes) {
+  const auto now = es::timestamp{std::chrono::nanoseconds{1'790'000'000'123'456'789}};
+  // Until a consumer here decodes a type through decode_shared, nothing of it is kept.
+  expect_made_event_decodes_as_kept(probe::Probe{"p-1", now}, false);
+  // From then on the event's payload is kept as it decodes: nanoseconds cut to milliseconds.
+  expect_made_event_decodes_as_kept(probe::Probe{"p-2", now}, true);
+  (void)decode_shared<ec::Shipped>(ev(ec::Shipped{"o-1", "TRK1", "UPS", 3, now}, "o-1"));
+  expect_made_event_decodes_as_kept(ec::Shipped{"o-2", "TRK2", "UPS", 3, now}, true);
+  expect_made_event_decodes_as_kept(
+      ec::Shipped{"o-3", "TRK3", "DHL", 1, es::timestamp{std::chrono::nanoseconds{-1'500'999}}},
+      true);  // before 1970: the way through the text
+  ec::NotificationSent n{"o-4", "order_shipped", "email", "Your order has shipped.", now};
+  (void)decode_shared<ec::NotificationSent>(ev(n, "o-4"));
+  expect_made_event_decodes_as_kept(n, true);
+  n.message = "Ihre Bestellung ist unterwegs \xe2\x80\x94 gr\xc3\xbc\xc3\x9f";
+  expect_made_event_decodes_as_kept(n, false);  // not ASCII: decoded when consumed
+  ec::PaymentCompleted big{"o-5", "pay-5", es::money{std::int64_t{1} << 50}, "USD", now};
+  (void)decode_shared<ec::PaymentCompleted>(ev(big, "o-5"));
+  expect_made_event_decodes_as_kept(big, false);  // too large to keep: decoded when consumed
+  big.amount = es::money{-2999};
+  expect_made_event_decodes_as_kept(big, true);
+  ec::OrderCreated created{
+      "o-6", "c-6", {{"product-1", 2, es::money{2999}}}, es::money{5998}, "USD", "product-1", 2};
+  (void)decode_shared<ec::OrderCreated>(ev(created, "o-6"));
+  expect_made_event_decodes_as_kept(created, true);
+}
