@@ -121,6 +121,7 @@ void kafka_options::validate() const {
   if (redelivery_delay.count() < 0) bad("redelivery_delay must not be negative");
   if (commit_interval.count() < 0) bad("commit_interval must not be negative");
   if (flush_timeout.count() < 0) bad("flush_timeout must not be negative");
+  if (leave_timeout.count() <= 0) bad("leave_timeout must be positive");
   if (admin_timeout.count() <= 0) bad("admin_timeout must be positive");
   if (max_event_bytes < 1) bad("max_event_bytes must be >= 1");
   if (dead_letter_suffix.empty()) bad("dead_letter_suffix must not be empty");

@@ -82,11 +82,12 @@ class member : public std::enable_shared_from_this<member> {
     wait_cv_.notify_all();
   }
 
-  // After request_stop(): waits until the member stopped handling and committed its work.
-  void wait_quiesced() {
+  // After request_stop(): waits until the member stopped handling and committed its work, or
+  // until `deadline` (a commit waiting for an unreachable coordinator).
+  void wait_quiesced(clock::time_point deadline) {
     if (thread_.get_id() == std::this_thread::get_id()) return;
     std::unique_lock lock(wait_mutex_);
-    wait_cv_.wait(lock, [this] { return quiesced_ || !started_; });
+    wait_cv_.wait_until(lock, deadline, [this] { return quiesced_ || !started_; });
   }
 
   void allow_leave() {
@@ -97,13 +98,28 @@ class member : public std::enable_shared_from_this<member> {
     wait_cv_.notify_all();
   }
 
-  // Waits for the thread unless called from it (a handler closing its own subscription).
-  void join() {
+  // Waits for the thread unless called from it (a handler closing its own subscription), at
+  // most until `deadline`. librdkafka 2.0.2's consumer_close() can wait forever for an offset
+  // commit that was in flight when the coordinator went away; such a member is detached: it
+  // keeps itself (and the bus internals it uses) alive and finishes if the coordinator returns.
+  void join(clock::time_point deadline) {
     if (!thread_.joinable()) return;
-    if (thread_.get_id() == std::this_thread::get_id())
+    if (thread_.get_id() == std::this_thread::get_id()) {
       thread_.detach();
-    else
-      thread_.join();
+      return;
+    }
+    {
+      std::unique_lock lock(wait_mutex_);
+      if (!wait_cv_.wait_until(lock, deadline, [this] { return finished_ || !started_; })) {
+        thread_.detach();
+        log().error(
+            "a group member did not finish leaving within leave_timeout (unreachable "
+            "coordinator?); left to finish on its own thread",
+            {{"topic", topic_}, {"group", group_}});
+        return;
+      }
+    }
+    thread_.join();
   }
 
   rd_kafka_t* handle() const noexcept { return rk_.get(); }
@@ -167,6 +183,11 @@ class member : public std::enable_shared_from_this<member> {
     closing_ = true;
     rd_kafka_consumer_close(rk_.get());  // revokes the partitions, leaves the group
     if (keep_handle_) (void)rk_.release();
+    {
+      std::lock_guard lock(wait_mutex_);
+      finished_ = true;
+    }
+    wait_cv_.notify_all();
   }
 
   // librdkafka before 2.3.0 aborts the process when it destroys a cooperative-sticky member
@@ -440,6 +461,7 @@ class member : public std::enable_shared_from_this<member> {
   bool stop_ = false;
   bool quiesced_ = false;
   bool may_leave_ = false;
+  bool finished_ = false;  // run() returned from consumer_close
   bool started_ = false;
   // Touched only by the member's own thread (callbacks run there too).
   std::shared_ptr<const std::vector<std::int64_t>> start_offsets_;  // latest: end offsets
@@ -496,10 +518,11 @@ subscription_impl::~subscription_impl() {
 }
 
 void subscription_impl::quiesce() {
+  const auto deadline = clock::now() + bus_->options.leave_timeout;
   for (auto& m : members_)
     m->request_stop();
   for (auto& m : members_)
-    m->wait_quiesced();
+    m->wait_quiesced(deadline);
 }
 
 void subscription_impl::close() {
@@ -508,8 +531,9 @@ void subscription_impl::close() {
   quiesce();
   for (auto& m : members_)
     m->allow_leave();
+  const auto deadline = clock::now() + bus_->options.leave_timeout;
   for (auto& m : members_)
-    m->join();
+    m->join(deadline);
 }
 
 std::vector<std::int64_t> subscription_impl::committed(std::chrono::milliseconds timeout) {

@@ -78,6 +78,10 @@ struct kafka_options {
   std::chrono::milliseconds redelivery_delay{100};  // before a failed handler runs again
   std::chrono::milliseconds commit_interval{100};   // at most this long between offset commits
   std::chrono::milliseconds flush_timeout{10'000};  // close(): wait for outstanding deliveries
+  // Closing a subscription: how long its members may take to commit and leave their group.
+  // A member still waiting for an unreachable coordinator then is left to finish on its own
+  // thread (logged); what it had not committed is redelivered to the group.
+  std::chrono::milliseconds leave_timeout{10'000};
   std::chrono::milliseconds admin_timeout{10'000};  // topic creation and metadata requests
   std::string dead_letter_suffix = ".dlq";          // where undecodable records are forwarded
   std::size_t max_event_bytes = 1 << 20;            // larger events fail with errc::too_large

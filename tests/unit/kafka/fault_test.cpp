@@ -2,6 +2,7 @@
 // requests failing, a group member leaving mid-stream. In every case: each event is handled at
 // least once, an idempotent consumer's effects equal the distinct events, nothing is stuck.
 #include <atomic>
+#include <future>
 #include <set>
 
 #include "conformance/bus_conformance.hpp"
@@ -270,6 +271,41 @@ TEST(KafkaFaults, CooperativeStickyMemberWithoutAssignmentInTimeIsLeftAllocated)
   EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);  // session.timeout.ms is 2.5 s
   ASSERT_EQ(errors.snapshot().size(), 1u);
   EXPECT_NE(errors.snapshot()[0].find("not destroyed"), std::string::npos) << errors.snapshot()[0];
+}
+
+// The coordinator goes away while the member has commits in flight: librdkafka 2.0.2's
+// consumer_close() then waits forever for the commit. Closing is bounded by
+// leave_timeout; the member is left to finish on its own thread, and says so.
+TEST(KafkaFaults, ClosingWithTheBrokerGoneIsBoundedByLeaveTimeout) {
+  mock_cluster cluster(1);
+  auto o = mock_options(cluster);
+  o.leave_timeout = 4s;
+  kafka_bus bus(std::move(o));
+  idempotent_consumer consumer;
+  auto sub = bus.subscribe("faults.gone", "g", consumer.make());
+  publisher pub;
+  pub.publish(bus, "faults.gone", 0, 50);
+  ASSERT_TRUE(consumer.wait_distinct(50, 30s));
+  collector<std::string> errors;
+  set_log_sink([&](std::string_view line) {
+    if (line.find("did not finish leaving") != std::string_view::npos)
+      errors.add(std::string(line));
+  });
+  struct sink_guard {
+    ~sink_guard() { set_log_sink(nullptr); }
+  } restore_sink;
+  // The next commits stay in flight for 5 s, and the broker goes down meanwhile.
+  cluster.delay_responses(1, mock_cluster::api_offset_commit, 20, 5s);
+  pub.publish(bus, "faults.gone", 50, 60);
+  ASSERT_TRUE(consumer.wait_distinct(60, 30s));
+  std::this_thread::sleep_for(300ms);  // > commit_interval: a commit is in flight
+  cluster.set_broker_down(1);
+  auto closing = std::async(std::launch::async, [&] { sub.close(); });
+  ASSERT_EQ(closing.wait_for(30s), std::future_status::ready) << "close() hangs";
+  auto closing_bus = std::async(std::launch::async, [&] { bus.close(1s); });
+  ASSERT_EQ(closing_bus.wait_for(30s), std::future_status::ready) << "kafka_bus::close() hangs";
+
+  EXPECT_EQ(errors.snapshot().size(), 1u);
 }
 
 TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {

@@ -138,6 +138,9 @@ TEST(KafkaBus, OptionsAreValidatedWithTheFieldNamed) {
   o.partitions = 0;
   expect_invalid(o, "partitions");
   o = ok;
+  o.leave_timeout = 0ms;
+  expect_invalid(o, "leave_timeout");
+  o = ok;
   o.replication_factor = 0;
   expect_invalid(o, "replication_factor");
   o = ok;
