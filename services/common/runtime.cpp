@@ -58,17 +58,30 @@ std::shared_ptr<ack_slot> take_ack_slot() {
 
 namespace {
 
-// The decode cache: 8,192 slots, each holding one decoded payload and what it was decoded from.
-// A slot is chosen by the event id's last eight characters (random in a UUIDv7); a newer event
-// replaces an older one in its slot. The spin lock is held for a few compares and copies only.
-struct decode_slot {
-  std::atomic<bool> busy{false};
+// The decode cache: 4,096 sets of 4 entries, each entry one decoded payload and what it was
+// decoded from. The set is chosen by the event id's last eight characters (random in a UUIDv7);
+// a new payload replaces the one its set took in first. Consumer groups of one process run
+// apart by up to thousands of events (producers are not held back by slow consumers), hence the
+// size: about 16,000 payloads, some 10 MB. The spin lock is held for a few compares and copies.
+struct decode_entry {
   const void* tag = nullptr;
   std::string id;
   std::string type;
   std::int64_t version = 0;
   std::string data;
   std::shared_ptr<const void> value;
+  std::uint64_t stamp = 0;  // when it was put in (per set)
+
+  bool holds(const envelope& e, const void* t) const noexcept {
+    return tag == t && version == e.dataschemaversion && id == e.id && type == e.type &&
+           data == e.data;
+  }
+};
+
+struct decode_set {
+  std::atomic<bool> busy{false};
+  std::uint64_t next_stamp = 1;
+  decode_entry entries[4];
 
   void lock() noexcept {
     while (busy.exchange(true, std::memory_order_acquire))
@@ -76,45 +89,54 @@ struct decode_slot {
         std::this_thread::yield();
   }
   void unlock() noexcept { busy.store(false, std::memory_order_release); }
-  bool holds(const envelope& e, const void* t) const noexcept {
-    return tag == t && version == e.dataschemaversion && id == e.id && type == e.type &&
-           data == e.data;
-  }
 };
 
-constexpr std::size_t decode_slots = 8192;
+constexpr std::size_t decode_sets = 4096;
 
-decode_slot& slot_for(const envelope& e) {
-  static decode_slot* const slots = new decode_slot[decode_slots];  // never freed: used by any
-                                                                    // thread until exit
+decode_set& set_for(const envelope& e) {
+  // Never freed: any thread may use it until the process exits.
+  static decode_set* const sets = new decode_set[decode_sets];
   std::uint64_t h = 0;
   if (e.id.size() >= 8)
     std::memcpy(&h, e.id.data() + e.id.size() - 8, 8);
   else
     h = fnv1a64(e.id);
-  return slots[mix64(h) % decode_slots];
+  return sets[mix64(h) % decode_sets];
 }
 
 }  // namespace
 
 std::shared_ptr<const void> detail::find_decoded(const envelope& e, const void* tag) {
-  auto& s = slot_for(e);
-  s.lock();
+  auto& s = set_for(e);
   std::shared_ptr<const void> hit;
-  if (s.holds(e, tag)) hit = s.value;
+  s.lock();
+  for (const auto& entry : s.entries)
+    if (entry.holds(e, tag)) {
+      hit = entry.value;
+      break;
+    }
   s.unlock();
   return hit;
 }
 
 void detail::keep_decoded(const envelope& e, const void* tag, std::shared_ptr<const void> value) {
-  auto& s = slot_for(e);
+  auto& s = set_for(e);
   s.lock();
-  s.tag = tag;
-  s.id.assign(e.id);
-  s.type.assign(e.type);
-  s.version = e.dataschemaversion;
-  s.data.assign(e.data);
-  s.value.swap(value);
+  decode_entry* slot = &s.entries[0];
+  for (auto& entry : s.entries) {
+    if (entry.tag == tag && entry.id == e.id) {  // this event's, from an earlier payload
+      slot = &entry;
+      break;
+    }
+    if (entry.stamp < slot->stamp) slot = &entry;
+  }
+  slot->tag = tag;
+  slot->id.assign(e.id);
+  slot->type.assign(e.type);
+  slot->version = e.dataschemaversion;
+  slot->data.assign(e.data);
+  slot->value.swap(value);
+  slot->stamp = s.next_stamp++;
   s.unlock();
   // `value` now holds the payload this one replaced, freed here outside the lock.
 }
