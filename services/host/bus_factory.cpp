@@ -15,7 +15,11 @@
 namespace eventshop::services {
 
 std::unique_ptr<bus> make_bus(const run_options& o) {
-  if (o.bus == "memory") return std::make_unique<memory_bus>();
+  if (o.bus == "memory") {
+    memory_bus_options mo;
+    mo.dispatch_threads = o.dispatch_threads;
+    return std::make_unique<memory_bus>(mo);
+  }
   if (o.bus == "sqlite") {
 #ifdef EVENTSHOP_SERVICES_WITH_SQLITE
     std::error_code ec;

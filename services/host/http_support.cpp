@@ -29,7 +29,7 @@ http::server_config server_config_for(const std::string& service, const run_opti
   http::server_config c;
   c.bind_address = o.bind;
   c.port = static_cast<std::uint16_t>(port);
-  c.io_threads = o.io_threads;
+  c.io_threads = o.io_threads ? o.io_threads : service == "order" ? 2 : 1;
   // Handlers wait for the bus to acknowledge (an fsync on SQLite, 5-40 ms on a shared VM): run
   // them off the io threads, and enough of them that concurrent requests share one group commit
   // (order intake <= handler threads / commit time). In memory the acknowledgement is immediate:

@@ -144,6 +144,8 @@ run_options parse_options(int argc, const char* const* argv, std::string_view se
       o.saga_timeout_ms = static_cast<int>(to_int(arg, need(), 0, 86'400'000));
     } else if (arg == "--io-threads") {
       o.io_threads = static_cast<unsigned>(to_int(arg, need(), 1, 64));
+    } else if (arg == "--dispatch-threads") {
+      o.dispatch_threads = static_cast<unsigned>(to_int(arg, need(), 0, 256));
     } else if (!single && arg == "--ports") {
       o.base_port = static_cast<int>(to_int(arg, need(), 1, 65535 - 5));
       base_set = true;
@@ -200,7 +202,11 @@ std::string usage(std::string_view program, std::string_view service) {
        "UI's)\n"
        "  --saga-timeout-ms N         compensate a saga step silent for N ms (default 30000; 0 = "
        "off)\n"
-       "  --io-threads N              HTTP io threads per service (default 2)\n";
+       "  --io-threads N              HTTP io threads per service (default 2 for order, 1 for the "
+       "others)\n"
+       "  --dispatch-threads N        --bus memory: N dispatch threads shared by every "
+       "subscription\n"
+       "                              (default 0: a thread per subscription)\n";
   return s;
 }
 

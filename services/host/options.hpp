@@ -33,7 +33,15 @@ struct run_options {
   std::vector<std::string> allow_origins;  // empty: the UI's own origins
   std::string ui_dir;                      // "" = look for examples/ecommerce/web/out
   int saga_timeout_ms = 30'000;
-  unsigned io_threads = 2;
+  // HTTP io threads per service; 0 (default): 2 for the order service (its POST handlers run on
+  // them), 1 for the others. A second io thread on a server that is not saturated mostly hands
+  // completions over between its two threads (a futex wake and a context switch each): on the
+  // 2-core VM the all-in-one spent 415 instead of 704 us of CPU per order at 2,000 orders/s
+  // with one io thread per server (docs/performance/http.md, fourth round).
+  unsigned io_threads = 0;
+  // --bus memory: dispatch threads shared by every subscription (memory_bus_options::
+  // dispatch_threads); 0 = a thread per subscription.
+  unsigned dispatch_threads = 0;
   int port = -1;  // single service: its port
   bool help = false;
 

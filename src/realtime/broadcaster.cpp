@@ -13,6 +13,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <sys/socket.h>
+
 #include "../http/connection.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/json.hpp"
@@ -301,13 +303,21 @@ class session : public std::enable_shared_from_this<session> {
         }
       }
     }
-    queue_.push_back({bytes, ch, conflate && ch, false});
-    queued_bytes_ += bytes->size();
+    std::size_t skip = 0;
+    if (!writing_ && queue_.empty()) {
+      // Nothing queued and no write in flight: try to send it right now from this thread
+      // (normally the publisher's). Posting it to the io thread instead cost a wake-up and a
+      // context switch per message whenever that thread was idle - most messages below
+      // saturation. Only what the socket does not take at once is queued for the io thread.
+      skip = send_now(*bytes);
+      if (skip == bytes->size()) return;
+    }
+    queue_.push_back({bytes, ch, conflate && ch && skip == 0, false, skip});
+    queued_bytes_ += bytes->size() - skip;
     if (queue_.size() > owner_->cfg.max_queued_messages ||
         queued_bytes_ > owner_->cfg.max_queued_bytes) {
       // Still over the bound after conflation: this client is too slow.
-      queue_.clear();
-      queued_bytes_ = 0;
+      drop_queued_locked();
       closing_q_ = true;
       owner_->slow_closes.fetch_add(1, std::memory_order_relaxed);
       if (owner_->m_slow) owner_->m_slow->inc();
@@ -336,12 +346,39 @@ class session : public std::enable_shared_from_this<session> {
     const channel* ch = nullptr;
     bool conflatable = false;
     bool is_close = false;
+    std::size_t skip = 0;  // bytes of it already sent (by send_now)
   };
+
+  // One non-blocking send(2) of `bytes` on the caller's thread; returns how many bytes went out
+  // (0 on EAGAIN or an error: the io thread's write then reports the error and ends the
+  // session). Called under qmutex_ with closing_q_ false: terminate() sets closing_q_ under
+  // qmutex_ before it closes the socket, so the descriptor cannot be closed (and reused)
+  // during the call.
+  std::size_t send_now(const std::string& bytes) {
+    const int fd = conn_->socket.native_handle();
+    if (fd < 0 || bytes.empty()) return 0;
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
 
   void kick_locked() {
     if (writing_) return;
     writing_ = true;
     asio::post(conn_->socket.get_executor(), [self = shared_from_this()] { self->write_next(); });
+  }
+
+  // Drops the queued messages, except the rest of one that send_now() began: the close frame
+  // must not follow half a frame.
+  void drop_queued_locked() {
+    const bool keep_front = !queue_.empty() && queue_.front().skip > 0;
+    std::optional<item> front;
+    if (keep_front) front = std::move(queue_.front());
+    queue_.clear();
+    queued_bytes_ = 0;
+    if (front) {
+      queued_bytes_ = front->bytes->size() - front->skip;
+      queue_.push_back(std::move(*front));
+    }
   }
 
   void push_close_locked(std::uint16_t code, std::string_view reason) {
@@ -359,7 +396,8 @@ class session : public std::enable_shared_from_this<session> {
       std::lock_guard lock(qmutex_);
       inflight_.clear();
       while (!queue_.empty() && inflight_.size() < 64 && batch_bytes < 256 * 1024) {
-        batch_bytes += queue_.front().bytes ? queue_.front().bytes->size() : 0;
+        batch_bytes +=
+            queue_.front().bytes ? queue_.front().bytes->size() - queue_.front().skip : 0;
         inflight_.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -371,7 +409,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     buffers_.clear();
     for (const auto& it : inflight_) {
-      if (it.bytes) buffers_.emplace_back(asio::buffer(*it.bytes));
+      if (it.bytes) buffers_.emplace_back(asio::buffer(*it.bytes) + it.skip);
     }
     asio::async_write(conn_->socket, buffers_,
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -406,10 +444,7 @@ class session : public std::enable_shared_from_this<session> {
       std::lock_guard lock(qmutex_);
       if (closing_q_) return;
       closing_q_ = true;
-      if (code != 1000) {  // going away / errors: drop what is still queued
-        queued_bytes_ = 0;
-        queue_.clear();
-      }
+      if (code != 1000) drop_queued_locked();  // going away / errors: drop what is queued
       push_close_locked(code, reason);
     }
     begin_close();
@@ -422,13 +457,14 @@ class session : public std::enable_shared_from_this<session> {
     boost::system::error_code ignored;
     timer_.cancel();
     close_timer_.cancel();
-    conn_->socket.close(ignored);
     {
+      // Before the socket is closed: no send_now() may use its descriptor from here on.
       std::lock_guard lock(qmutex_);
       closing_q_ = true;
       queue_.clear();
       queued_bytes_ = 0;
     }
+    conn_->socket.close(ignored);
     for (auto& [name, ch] : subs_)
       unlink(ch);
     subs_.clear();
