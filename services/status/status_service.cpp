@@ -26,13 +26,7 @@ void status_service::on_start() {
     view_.set_listener([this](const order_view& v) {
       applied_.fetch_add(1, std::memory_order_relaxed);
       if (on_order_) on_order_(v);
-      if (on_stats_) {
-        {
-          std::lock_guard lock(stats_mutex_);
-          stats_dirty_ = true;
-        }
-        stats_cv_.notify_one();
-      }
+      if (on_stats_) mark_stats_dirty();
     });
   if (on_stats_) stats_thread_ = std::thread([this] { stats_loop(); });
   // The group is new on every start: it reads all topics from the beginning (replay), then
@@ -43,12 +37,24 @@ void status_service::on_start() {
         false);
 }
 
+void status_service::mark_stats_dirty() {
+  // Once per stats_interval at most: later changes find the flag set and cost nothing. The
+  // thread is woken only while it waits for a change; during its interval pause it finds the
+  // flag when the pause ends. (Notifying on every change woke the paused thread for nothing -
+  // a futex wake and two context switches per status change.)
+  if (stats_dirty_.exchange(true, std::memory_order_acq_rel)) return;
+  std::lock_guard lock(stats_mutex_);
+  if (stats_waiting_) stats_cv_.notify_one();
+}
+
 void status_service::stats_loop() {
   std::unique_lock lock(stats_mutex_);
   while (!stopping_) {
-    stats_cv_.wait(lock, [&] { return stopping_ || stats_dirty_; });
+    stats_waiting_ = true;
+    stats_cv_.wait(lock, [&] { return stopping_ || stats_dirty_.load(); });
+    stats_waiting_ = false;
     if (stopping_) break;
-    stats_dirty_ = false;
+    stats_dirty_.store(false);
     lock.unlock();
     on_stats_(view_.stats(clock::system().now()));
     lock.lock();

@@ -50,9 +50,12 @@ class status_service final : public service_base {
   std::function<void(const order_stats&)> on_stats_;
   std::atomic<std::uint64_t> applied_{0};
 
+  void mark_stats_dirty();
+
   std::mutex stats_mutex_;
   std::condition_variable stats_cv_;
-  bool stats_dirty_ = false;
+  std::atomic<bool> stats_dirty_{false};  // a change since the last on_stats call
+  bool stats_waiting_ = false;            // the thread waits for a change (guarded by the mutex)
   bool stopping_ = false;
   std::thread stats_thread_;
 };

@@ -324,3 +324,40 @@ TEST(PublishAndWait, EachPublishGetsItsOwnAcknowledgementEvenAfterATimeout) {
   acker.join();
   EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 5);
 }
+
+// The status service's statistics feed: at most one call per stats_interval while orders change,
+// and always a call after the last change (the trailing call), whose figures are final.
+TEST(Pipeline, StatsListenerIsRateLimitedAndReportsTheLastChange) {
+  std::mutex m;  // before the system: its stats thread may call the listener until it ends
+  std::condition_variable cv;
+  std::vector<order_stats> calls;
+  es::metrics_registry metrics;
+  es::memory_bus bus;
+  system_config cfg;
+  cfg.status.stats_interval = 50ms;
+  ecommerce_system sys({.bus = &bus, .metrics = &metrics}, cfg);
+  sys.status().on_stats([&](const order_stats& s) {
+    {
+      std::lock_guard lock(m);
+      calls.push_back(s);
+    }
+    cv.notify_all();
+  });
+  sys.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i)
+    sys.order().create(order::order_request{"c1", {{"product-1", 1}}});
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 20s, [&] {
+      return !calls.empty() && calls.back().shipped == 30;
+    })) << "no statistics after the last change";
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  sys.stop();
+  std::lock_guard lock(m);
+  EXPECT_EQ(calls.back().total_orders, 30);
+  EXPECT_EQ(calls.back().in_progress, 0);
+  // One call per 50 ms at most (plus the first one, which comes at once).
+  EXPECT_LE(calls.size(), 2 + static_cast<std::size_t>(elapsed / 50ms));
+}
