@@ -100,8 +100,7 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
     }
   std::string kind;
   if (e.type == OrderCreated::event_type) {
-    const auto decoded = decode_shared<OrderCreated>(e);
-    const OrderCreated& c = *decoded;
+    const auto c = decode_event<OrderCreated>(e);
     v.known = true;
     v.customer_id = c.customer_id;
     v.items = c.items;
@@ -120,8 +119,7 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
   } else if (e.type == InventoryReleased::event_type) {
     v.stock_released = true;
   } else if (e.type == PaymentCompleted::event_type) {
-    const auto decoded = decode_shared<PaymentCompleted>(e);
-    const PaymentCompleted& p = *decoded;
+    const auto p = decode_event<PaymentCompleted>(e);
     v.payment_amount = p.amount;
     if (!v.refunded) revenue_cents_ += p.amount.cents;
   } else if (e.type == PaymentFailed::event_type) {
@@ -133,10 +131,9 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
       revenue_cents_ -= r.amount.cents;
     }
   } else if (e.type == NotificationSent::event_type) {
-    kind = decode_shared<NotificationSent>(e)->kind;
+    kind = decode_event<NotificationSent>(e).kind;
   } else if (e.type == Shipped::event_type) {
-    const auto decoded = decode_shared<Shipped>(e);
-    const Shipped& s = *decoded;
+    const auto s = decode_event<Shipped>(e);
     v.tracking_number = s.tracking_number;
     v.carrier = s.carrier;
     v.estimated_delivery_days = s.estimated_delivery_days;

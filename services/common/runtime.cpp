@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -55,103 +54,6 @@ std::shared_ptr<ack_slot> take_ack_slot() {
 }
 
 }  // namespace
-
-namespace {
-
-// The decode cache: 4,096 sets of 4 entries, each entry one decoded payload and what it was
-// decoded from. The set is chosen by the event id's last eight characters (random in a UUIDv7);
-// a new payload replaces the one its set took in first. Consumer groups of one process run
-// apart by up to thousands of events (producers are not held back by slow consumers), hence the
-// size: about 16,000 payloads, some 10 MB. The spin lock is held for a few compares and copies.
-struct decode_entry {
-  const void* tag = nullptr;
-  std::string id;
-  std::string type;
-  std::int64_t version = 0;
-  std::string data;
-  std::shared_ptr<const void> value;
-  std::uint64_t stamp = 0;  // when it was put in (per set)
-
-  bool holds(const envelope& e, const void* t) const noexcept {
-    return tag == t && version == e.dataschemaversion && id == e.id && type == e.type &&
-           data == e.data;
-  }
-};
-
-struct decode_set {
-  std::atomic<bool> busy{false};
-  std::uint64_t next_stamp = 1;
-  decode_entry entries[4];
-
-  void lock() noexcept {
-    while (busy.exchange(true, std::memory_order_acquire))
-      while (busy.load(std::memory_order_relaxed))
-        std::this_thread::yield();
-  }
-  void unlock() noexcept { busy.store(false, std::memory_order_release); }
-};
-
-constexpr std::size_t decode_sets = 4096;
-
-decode_set& set_for(const envelope& e) {
-  // Never freed: any thread may use it until the process exits.
-  static decode_set* const sets = new decode_set[decode_sets];
-  std::uint64_t h = 0;
-  if (e.id.size() >= 8)
-    std::memcpy(&h, e.id.data() + e.id.size() - 8, 8);
-  else
-    h = fnv1a64(e.id);
-  return sets[mix64(h) % decode_sets];
-}
-
-}  // namespace
-
-std::shared_ptr<const void> detail::find_decoded(const envelope& e, const void* tag) {
-  auto& s = set_for(e);
-  std::shared_ptr<const void> hit;
-  s.lock();
-  for (const auto& entry : s.entries)
-    if (entry.holds(e, tag)) {
-      hit = entry.value;
-      break;
-    }
-  s.unlock();
-  return hit;
-}
-
-void detail::keep_decoded(const envelope& e, const void* tag, std::shared_ptr<const void> value) {
-  auto& s = set_for(e);
-  s.lock();
-  decode_entry* slot = &s.entries[0];
-  for (auto& entry : s.entries) {
-    if (entry.tag == tag && entry.id == e.id) {  // this event's, from an earlier payload
-      slot = &entry;
-      break;
-    }
-    if (entry.stamp < slot->stamp) slot = &entry;
-  }
-  slot->tag = tag;
-  slot->id.assign(e.id);
-  slot->type.assign(e.type);
-  slot->version = e.dataschemaversion;
-  slot->data.assign(e.data);
-  slot->value.swap(value);
-  slot->stamp = s.next_stamp++;
-  s.unlock();
-  // `value` now holds the payload this one replaced, freed here outside the lock.
-}
-
-bool detail::ascii_text(std::string_view s) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (w & 0x8080808080808080ULL) return false;
-  }
-  for (; i < s.size(); ++i)
-    if (static_cast<unsigned char>(s[i]) & 0x80) return false;
-  return true;
-}
 
 bool known_event_type(std::string_view type) {
   thread_local std::vector<std::string> known;

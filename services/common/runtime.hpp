@@ -10,16 +10,12 @@
 // work as done, and nothing is applied twice.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
 #include <vector>
 
 #include "eventshop/core/bus.hpp"
@@ -70,80 +66,7 @@ void publish_output(const service_env& env, std::string_view topic, envelope e,
 // compares strings in a tree, for every event every consumer handles).
 bool known_event_type(std::string_view type);
 
-namespace detail {
-template <class T>
-inline constexpr char decode_tag = 0;  // its address names T in the decode cache
-// Set once a consumer of this process decoded a T through decode_shared: only then is it worth
-// keeping the T of each event made here (see make_service_event).
-template <class T>
-inline std::atomic<bool> decoded_here{false};
-std::shared_ptr<const void> find_decoded(const envelope& e, const void* tag);
-void keep_decoded(const envelope& e, const void* tag, std::shared_ptr<const void> value);
-bool ascii_text(std::string_view s) noexcept;
-
-// Turns `v` into what decoding its JSON encoding gives back - the same value but for timestamps,
-// cut to the wire's millisecond precision - and returns true; false when that is not certain
-// (text that is not ASCII, which decoding checks as UTF-8; amounts too large to come back exact
-// through a JSON number), and `v` is then not to be used as the decoded payload.
-template <class T>
-bool to_wire_value(T& v) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    return ascii_text(v);
-  } else if constexpr (std::is_same_v<T, bool> || std::is_integral_v<T>) {
-    return true;
-  } else if constexpr (std::is_floating_point_v<T>) {
-    return std::isfinite(v);
-  } else if constexpr (std::is_same_v<T, money>) {
-    constexpr std::int64_t exact = std::int64_t{1} << 40;  // far inside the double's precision
-    return v.cents > -exact && v.cents < exact;
-  } else if constexpr (std::is_same_v<T, timestamp>) {
-    // The wire keeps milliseconds: from 1970 on (to 2262, as far as a timestamp goes), decoding
-    // gives the time cut to them; earlier times take the way through the text itself.
-    const auto since = v.time_since_epoch();
-    if (since.count() >= 0) {
-      v = timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(since));
-      return true;
-    }
-    const auto back = parse_rfc3339(format_rfc3339(v));
-    if (!back) return false;
-    v = *back;
-    return true;
-  } else if constexpr (is_optional<T>::value) {
-    return !v || to_wire_value(*v);
-  } else if constexpr (is_vector<T>::value) {
-    for (auto& item : v)
-      if (!to_wire_value(item)) return false;
-    return true;
-  } else if constexpr (has_fields<T>) {
-    return std::apply([&](const auto&... f) { return (to_wire_value(v.*(f.member)) && ...); },
-                      eventshop_fields(static_cast<const T*>(nullptr)));
-  } else {
-    return false;
-  }
-}
-}  // namespace detail
-
-// decode_event<T>(e), decoded once per process: several consumer groups of one process (the
-// status read model, notification, shipping, ...) see the same event, and each decoding its
-// payload again was a quarter of the pipeline's instructions. A small process-wide cache keeps
-// the most recent decoded payloads, keyed by event id and checked against the type, schema
-// version and payload text, so a hit returns exactly what decoding `e` would. Errors are thrown
-// as by decode_event (and nothing is cached). Thread safety: safe.
-template <typed_event T>
-std::shared_ptr<const T> decode_shared(const envelope& e) {
-  const void* tag = &detail::decode_tag<T>;
-  if (!detail::decoded_here<T>.load(std::memory_order_relaxed))
-    detail::decoded_here<T>.store(true, std::memory_order_relaxed);
-  if (auto hit = detail::find_decoded(e, tag)) return std::static_pointer_cast<const T>(hit);
-  auto value = std::make_shared<const T>(decode_event<T>(e));
-  detail::keep_decoded(e, tag, value);
-  return value;
-}
-
-// make_event with source "/eventshop/<service>", built in place (no temporary strings). When a
-// consumer in this process decodes T's through decode_shared, the event's payload is put in the
-// decode cache as it will decode (an event made and consumed in one process is then never
-// decoded at all).
+// make_event with source "/eventshop/<service>", built in place (no temporary strings).
 template <typed_event T>
 envelope make_service_event(const T& data, std::string_view service, std::string subject) {
   envelope e = make_envelope(T::event_type, T::schema_version, encode_data(data), event_options{});
@@ -151,11 +74,6 @@ envelope make_service_event(const T& data, std::string_view service, std::string
   e.source.reserve(prefix.size() + service.size());
   e.source.assign(prefix).append(service);
   e.subject = std::move(subject);
-  if (detail::decoded_here<T>.load(std::memory_order_relaxed)) {
-    auto value = std::make_shared<T>(data);
-    if (detail::to_wire_value(*value))
-      detail::keep_decoded(e, &detail::decode_tag<T>, std::shared_ptr<const T>(std::move(value)));
-  }
   return e;
 }
 

@@ -29,8 +29,7 @@ void inventory_service::on_start() {
 
 void inventory_service::handle_order(const message& m) {
   if (m.event.type == OrderCreated::event_type) {
-    const auto decoded = decode_shared<OrderCreated>(m.event);
-    const OrderCreated& order = *decoded;
+    const auto order = decode_event<OrderCreated>(m.event);
     if (inventory_.decided(order.order_id)) return;  // redelivery
     step_pause(env().step_delay);
     std::vector<StockItem> items;

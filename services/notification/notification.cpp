@@ -1,6 +1,5 @@
 #include "notification/notification.hpp"
 
-#include "common/runtime.hpp"
 #include "eventshop/core/registry.hpp"
 
 namespace eventshop::services::notification {
@@ -12,8 +11,7 @@ std::optional<NotificationSent> notifications::on_event(const envelope& e, times
   n.channel = "email";
   n.sent_at = now;
   if (e.type == PaymentCompleted::event_type) {
-    const auto decoded = decode_shared<PaymentCompleted>(e);
-    const PaymentCompleted& ev = *decoded;
+    const auto ev = decode_event<PaymentCompleted>(e);
     n.order_id = ev.order_id;
     n.kind = "order_confirmed";
     n.message = "Your order " + ev.order_id + " is confirmed: payment of $" +
@@ -36,8 +34,7 @@ std::optional<NotificationSent> notifications::on_event(const envelope& e, times
     n.kind = "order_cancelled";
     n.message = "Your order " + ev.order_id + " was cancelled.";
   } else if (e.type == Shipped::event_type) {
-    const auto decoded = decode_shared<Shipped>(e);
-    const Shipped& ev = *decoded;
+    const auto ev = decode_event<Shipped>(e);
     n.order_id = ev.order_id;
     n.kind = "order_shipped";
     n.message = "Your order " + ev.order_id + " has shipped with " + ev.carrier +

@@ -28,8 +28,7 @@ void payment_service::on_start() {
 
 void payment_service::handle_inventory(const message& m) {
   if (m.event.type != InventoryConfirmed::event_type) return;
-  const auto decoded = decode_shared<InventoryConfirmed>(m.event);
-  const InventoryConfirmed& confirmed = *decoded;
+  const auto confirmed = decode_event<InventoryConfirmed>(m.event);
   if (payments_.find(confirmed.order_id)) return;  // charged, declined or cancelled before
   step_pause(env().step_delay);
   const auto result = payments_.charge(confirmed.order_id, confirmed.items, "pay_" + new_uuid_v7(),

@@ -27,8 +27,7 @@ void shipping_service::on_start() {
 
 void shipping_service::handle_payment(const message& m) {
   if (m.event.type != PaymentCompleted::event_type) return;
-  const auto decoded = decode_shared<PaymentCompleted>(m.event);
-  const PaymentCompleted& paid = *decoded;
+  const auto paid = decode_event<PaymentCompleted>(m.event);
   if (shipping_.find(paid.order_id) || shipping_.cancelled(paid.order_id)) return;
   step_pause(env().step_delay);
   auto shipped = shipping_.ship(paid.order_id, clock::system().now());
