@@ -1,5 +1,7 @@
 #include "status/status_service.hpp"
 
+#include <pthread.h>
+
 #include "eventshop/core/clock.hpp"
 #include "eventshop/core/uuid.hpp"
 
@@ -28,7 +30,11 @@ void status_service::on_start() {
       if (on_order_) on_order_(v);
       if (on_stats_) mark_stats_dirty();
     });
-  if (on_stats_) stats_thread_ = std::thread([this] { stats_loop(); });
+  if (on_stats_)
+    stats_thread_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "status-stats");
+      stats_loop();
+    });
   // The group is new on every start: it reads all topics from the beginning (replay), then
   // follows them live. Its lag is what /ready reports.
   for (auto topic : topics::all)

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <array>
@@ -1026,6 +1027,9 @@ void server::start() {
   d.running.store(true);
   for (unsigned i = 0; i < n; ++i) {
     d.threads.emplace_back([&d] {
+      // "io:<service>" in top, perf and /proc/<pid>/task/*/comm (15 characters at most).
+      const std::string name = ("io:" + d.cfg.service_name).substr(0, 15);
+      ::pthread_setname_np(::pthread_self(), name.c_str());
       for (;;) {
         try {
           d.ioc->run();
