@@ -256,6 +256,10 @@ detail::conf_ptr kafka_bus::impl::consumer_conf(const std::string& group,
     // with the default); explicit properties below still win.
     props.insert_or_assign("session.timeout.ms", "3000");
     props.insert_or_assign("heartbeat.interval.ms", "500");
+    // The mock answers a fetch that finds too little data only after fetch.wait.max.ms (500 ms
+    // by default; a real broker answers as soon as data arrives): 20 ms took the created ->
+    // shipped latency of the all-in-one from 1.4 s to 70-90 ms, for ~5 % more CPU when idle.
+    props.insert_or_assign("fetch.wait.max.ms", "20");
   }
   for (const auto& [k, v] : options.properties)
     props.insert_or_assign(k, v);

@@ -94,7 +94,8 @@ struct kafka_options {
   // those guarantees (enable.idempotence=false, acks other than all/-1, enable.auto.commit=true,
   // enable.auto.offset.store=true, group.id) is rejected by validate(). Against librdkafka's
   // mock cluster (eventshop-devbroker) consumers default to session.timeout.ms=3000 and
-  // heartbeat.interval.ms=500, because the mock waits session.timeout.ms - 1 s per rebalance.
+  // heartbeat.interval.ms=500, because the mock waits session.timeout.ms - 1 s per rebalance,
+  // and to fetch.wait.max.ms=20, because it answers a fetch with too little data only then.
   property_map properties;
   property_map producer_properties;
   property_map consumer_properties;
