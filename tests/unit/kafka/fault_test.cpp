@@ -79,6 +79,25 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// The log lines containing `needle`, from construction to destruction.
+struct log_capture {
+  collector<std::string> lines;
+  explicit log_capture(std::string needle) {
+    set_log_sink([this, needle = std::move(needle)](std::string_view line) {
+      if (line.find(needle) != std::string_view::npos) lines.add(std::string(line));
+    });
+  }
+  ~log_capture() { set_log_sink(nullptr); }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+};
+
+kafka_options cooperative_sticky_options(mock_cluster& cluster) {
+  auto o = mock_options(cluster);
+  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
+  return o;
+}
+
 // Nothing is stuck: a member of the group (re)joining catches up to lag 0. (Commits that the
 // mock refused during a rebalance only mean records are seen again - at-least-once - which the
 // idempotent handlers absorb.)
@@ -105,13 +124,7 @@ TEST(KafkaFaults, BrokerDownAndUpMidStreamLosesNothing) {
 
   ASSERT_TRUE(eventually([&] { return pub.acked.load() == 200; }, 30s));
 
-  collector<std::string> transport_errors;
-  set_log_sink([&](std::string_view line) {
-    if (line.find("_TRANSPORT") != std::string_view::npos) transport_errors.add(std::string(line));
-  });
-  struct sink_guard {
-    ~sink_guard() { set_log_sink(nullptr); }
-  } restore_sink;
+  log_capture transport_errors("_TRANSPORT");
   cluster.set_broker_down(2);
   // Whatever happens below, the broker comes back (a failed assertion must not leave the
   // clients' teardown waiting for it).
@@ -126,7 +139,7 @@ TEST(KafkaFaults, BrokerDownAndUpMidStreamLosesNothing) {
   } guard{cluster};
   // The clients noticed (librdkafka reports the lost connection through the error callback,
   // which eventshop logs).
-  ASSERT_TRUE(transport_errors.wait_for_count(1, 15s));
+  ASSERT_TRUE(transport_errors.lines.wait_for_count(1, 15s));
   // Published while broker 2 is down: its partitions' records wait in the producer (the
   // idempotent producer may also hold the others back until it is sure of the sequence).
   pub.publish(bus, "faults.down", 200, 400);
@@ -203,9 +216,7 @@ TEST(KafkaFaults, AMemberLeavingMidStreamHandsOverWithoutLoss) {
 
 TEST(KafkaFaults, CooperativeStickyRebalancesLoseNothingEither) {
   mock_cluster cluster(1);
-  auto o = mock_options(cluster);
-  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
-  kafka_bus bus(std::move(o));
+  kafka_bus bus(cooperative_sticky_options(cluster));
   idempotent_consumer consumer;
   std::atomic<int> by_first{0}, by_second{0};
   auto first = bus.subscribe("faults.coop", "g", consumer.make(1, &by_first));
@@ -233,9 +244,7 @@ TEST(KafkaFaults, CooperativeStickyRebalancesLoseNothingEither) {
 // It finishes its join before it leaves, and a member that joins afterwards gets every event.
 TEST(KafkaFaults, CooperativeStickyMemberClosedWhileJoiningDoesNotAbort) {
   mock_cluster cluster(1);
-  auto o = mock_options(cluster);
-  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
-  kafka_bus bus(std::move(o));
+  kafka_bus bus(cooperative_sticky_options(cluster));
   publisher pub;
   pub.publish(bus, "faults.coopjoin", 0, 50);
   ASSERT_TRUE(eventually([&] { return pub.acked.load() == 50; }, 10s));
@@ -253,24 +262,17 @@ TEST(KafkaFaults, CooperativeStickyMemberClosedWhileJoiningDoesNotAbort) {
 // close gives up waiting and leaves the member's handle allocated, saying so, instead of aborting.
 TEST(KafkaFaults, CooperativeStickyMemberWithoutAssignmentInTimeIsLeftAllocated) {
   mock_cluster cluster(1);
-  auto o = mock_options(cluster);
-  o.consumer_properties.emplace("partition.assignment.strategy", "cooperative-sticky");
-  kafka_bus bus(std::move(o));
-  collector<std::string> errors;
-  set_log_sink([&](std::string_view line) {
-    if (line.find("\"level\":\"error\"") != std::string_view::npos) errors.add(std::string(line));
-  });
-  struct sink_guard {
-    ~sink_guard() { set_log_sink(nullptr); }
-  } restore_sink;
+  kafka_bus bus(cooperative_sticky_options(cluster));
+  log_capture errors("\"level\":\"error\"");
   cluster.delay_responses(1, mock_cluster::api_sync_group, 1, 8s);
   auto brief = bus.subscribe("faults.coopslow", "g", [](const message&) {});
   std::this_thread::sleep_for(4s);  // JoinGroup answered after 3 s; SyncGroup after 11 s
   const auto started = std::chrono::steady_clock::now();
   brief.close();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);  // session.timeout.ms is 2.5 s
-  ASSERT_EQ(errors.snapshot().size(), 1u);
-  EXPECT_NE(errors.snapshot()[0].find("not destroyed"), std::string::npos) << errors.snapshot()[0];
+  const auto logged = errors.lines.snapshot();
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_NE(logged[0].find("not destroyed"), std::string::npos) << logged[0];
 }
 
 // The coordinator goes away while the member has commits in flight: librdkafka 2.0.2's
@@ -286,14 +288,7 @@ TEST(KafkaFaults, ClosingWithTheBrokerGoneIsBoundedByLeaveTimeout) {
   publisher pub;
   pub.publish(bus, "faults.gone", 0, 50);
   ASSERT_TRUE(consumer.wait_distinct(50, 30s));
-  collector<std::string> errors;
-  set_log_sink([&](std::string_view line) {
-    if (line.find("did not finish leaving") != std::string_view::npos)
-      errors.add(std::string(line));
-  });
-  struct sink_guard {
-    ~sink_guard() { set_log_sink(nullptr); }
-  } restore_sink;
+  log_capture errors("did not finish leaving");
   // The next commits stay in flight for 5 s, and the broker goes down meanwhile.
   cluster.delay_responses(1, mock_cluster::api_offset_commit, 20, 5s);
   pub.publish(bus, "faults.gone", 50, 60);
@@ -305,7 +300,7 @@ TEST(KafkaFaults, ClosingWithTheBrokerGoneIsBoundedByLeaveTimeout) {
   auto closing_bus = std::async(std::launch::async, [&] { bus.close(1s); });
   ASSERT_EQ(closing_bus.wait_for(30s), std::future_status::ready) << "kafka_bus::close() hangs";
 
-  EXPECT_EQ(errors.snapshot().size(), 1u);
+  EXPECT_EQ(errors.lines.snapshot().size(), 1u);
 }
 
 TEST(KafkaFaults, AHandlerThatKeepsFailingHoldsOnlyItsPartition) {
