@@ -13,9 +13,12 @@
 // Args: memory: orders per iteration, shared dispatch threads (0 = one per subscription);
 // sqlite: orders per iteration, dispatch threads per worker subscription, producers.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
@@ -38,6 +41,23 @@ double process_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Bytes of the heap in use (malloc's view: small chunks in the arenas plus mmapped blocks).
+double heap_bytes_in_use() {
+  const struct mallinfo2 mi = ::mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd);
+}
+
+// Resident set size of the process in bytes.
+double resident_bytes() {
+  long pages = 0;
+  long resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
 void run_pipeline(benchmark::State& state, es::bus& bus, int concurrency, int producers,
@@ -85,6 +105,8 @@ void run_pipeline(benchmark::State& state, es::bus& bus, int concurrency, int pr
       }
     });
   std::int64_t target = 0;
+  const double heap0 = heap_bytes_in_use();
+  const double rss0 = resident_bytes();
   const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     target += per_iteration;
@@ -105,6 +127,11 @@ void run_pipeline(benchmark::State& state, es::bus& bus, int concurrency, int pr
   for (auto& th : threads)
     th.join();
   state.SetItemsProcessed(shipped.load());
+  const double orders = static_cast<double>(std::max<std::int64_t>(1, shipped.load()));
+  // State kept per order (services and the bus's retained events): every fresh byte costs page
+  // faults and zeroing on this VM. heap = malloc's bytes in use; rss = the process's growth.
+  state.counters["heap_bytes_per_order"] = (heap_bytes_in_use() - heap0) / orders;
+  state.counters["rss_bytes_per_order"] = (resident_bytes() - rss0) / orders;
   // CPU time of the whole process per shipped order: comparable across runs on a shared machine,
   // where orders/s depends on what else runs.
   state.counters["cpu_us_per_order"] =
