@@ -53,6 +53,12 @@ void order_projection::count_created_locked(timestamp created_at, int delta) {
 
 bool order_projection::apply(std::string_view topic, std::int32_t partition, std::int64_t offset,
                              const envelope& e, bool notify) {
+  return apply_event(topic, partition, offset, e, notify, nullptr);
+}
+
+bool order_projection::apply_event(std::string_view topic, std::int32_t partition,
+                                   std::int64_t offset, const envelope& e, bool notify,
+                                   const OrderCreated* created) {
   // Events without an order (stock events) do not belong to the order model.
   if (e.type == StockReplenished::event_type || e.type == LowStockDetected::event_type)
     return false;
@@ -63,15 +69,17 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
   listener l;
   {
     std::unique_lock lock(mutex_);
-    auto [it, inserted] = orders_.try_emplace(order_id);
-    order_view& v = it->second;
-    if (inserted) {
-      v.order_id = order_id;
-      v.events.reserve(8);  // an order's usual six or seven events without regrowing
+    auto it = orders_.find(order_id);
+    if (it == orders_.end()) {
+      order_view fresh;
+      fresh.order_id = order_id;
+      fresh.events.reserve(6);  // a shipped order's six events without regrowing
+      it = orders_.insert(std::move(fresh)).first;
     }
+    order_view& v = editable(*it);
     const bool was_known = v.known;
     const order_status before = v.status;
-    const applied a = apply_locked(v, topic, partition, offset, e);
+    const applied a = apply_locked(v, topic, partition, offset, e, created);
     if (a == applied::no) return false;
     if (a == applied::added) {
       count_locked(before, v.status, was_known, v.known);
@@ -89,7 +97,8 @@ bool order_projection::apply(std::string_view topic, std::int32_t partition, std
 
 order_projection::applied order_projection::apply_locked(order_view& v, std::string_view topic,
                                                          std::int32_t partition,
-                                                         std::int64_t offset, const envelope& e) {
+                                                         std::int64_t offset, const envelope& e,
+                                                         const OrderCreated* created) {
   for (auto& ev : v.events)
     if (ev.id == e.id) {
       // Applied before it was published, now seen on the bus: only its position is new.
@@ -100,7 +109,8 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
     }
   std::string kind;
   if (e.type == OrderCreated::event_type) {
-    const auto c = decode_event<OrderCreated>(e);
+    std::optional<OrderCreated> decoded;
+    const OrderCreated& c = created ? *created : decoded.emplace(decode_event<OrderCreated>(e));
     v.known = true;
     v.customer_id = c.customer_id;
     v.items = c.items;
@@ -143,7 +153,13 @@ order_projection::applied order_projection::apply_locked(order_view& v, std::str
     if (v.status != order_status::shipped)
       v.failure_reason = decode_event<OrderCancelled>(e).reason;
   }
-  timeline_entry entry{e.id, e.type, std::string(topic), partition, offset, e.data, e.time};
+  timeline_entry entry{inline_id(e.id),
+                       catalog_name(e.type),
+                       catalog_name(topic),
+                       partition,
+                       offset,
+                       shared_text(e.data),
+                       e.time};
   auto pos = std::upper_bound(v.events.begin(), v.events.end(), entry.time,
                               [](timestamp t, const timeline_entry& x) { return t < x.time; });
   v.events.insert(pos, std::move(entry));
@@ -163,7 +179,7 @@ void order_projection::set_position(const std::string& order_id, std::string_vie
     auto it = orders_.find(order_id);
     if (it == orders_.end()) return;
     bool found = false;
-    for (auto& ev : it->second.events)
+    for (auto& ev : editable(*it).events)
       if (ev.id == event_id && ev.partition < 0) {
         ev.partition = partition;
         ev.offset = offset;
@@ -172,26 +188,25 @@ void order_projection::set_position(const std::string& order_id, std::string_vie
     if (!found) return;  // the bus delivered it first (and the listener heard of it then)
     if (listener_) {
       l = listener_;
-      changed = it->second;
+      changed = *it;
     }
   }
   if (l && changed) l(*changed);
 }
 
 void order_projection::remember_created(const OrderCreated& created, const envelope& e) {
-  apply(topics::orders, -1, -1, e);
-  (void)created;
+  apply_event(topics::orders, -1, -1, e, /*notify=*/false, &created);
 }
 
 void order_projection::forget(const std::string& order_id) {
   std::unique_lock lock(mutex_);
   auto it = orders_.find(order_id);
   if (it == orders_.end()) return;
-  if (it->second.known) {
-    --counts_[it->second.status];
-    count_created_locked(it->second.created_at, -1);
+  if (it->known) {
+    --counts_[it->status];
+    count_created_locked(it->created_at, -1);
   }
-  if (!it->second.idempotency_key.empty()) by_key_.erase(it->second.idempotency_key);
+  if (!it->idempotency_key.empty()) by_key_.erase(it->idempotency_key);
   orders_.erase(it);
 }
 
@@ -199,7 +214,7 @@ std::optional<order_view> order_projection::get(const std::string& order_id) con
   std::shared_lock lock(mutex_);
   auto it = orders_.find(order_id);
   if (it == orders_.end()) return std::nullopt;
-  return it->second;
+  return *it;
 }
 
 std::optional<order_view> order_projection::find_by_idempotency_key(const std::string& key) const {
@@ -208,14 +223,14 @@ std::optional<order_view> order_projection::find_by_idempotency_key(const std::s
   if (k == by_key_.end()) return std::nullopt;
   auto it = orders_.find(k->second);
   if (it == orders_.end()) return std::nullopt;
-  return it->second;
+  return *it;
 }
 
 bool order_projection::mark_cancellation_requested(const std::string& order_id) {
   std::unique_lock lock(mutex_);
   auto it = orders_.find(order_id);
-  if (it == orders_.end() || it->second.cancellation_requested) return false;
-  it->second.cancellation_requested = true;
+  if (it == orders_.end() || it->cancellation_requested) return false;
+  editable(*it).cancellation_requested = true;
   return true;
 }
 
@@ -224,7 +239,7 @@ std::vector<order_view> order_projection::list(std::optional<order_status> statu
                                                std::size_t* total) const {
   std::vector<const order_view*> match;
   std::shared_lock lock(mutex_);
-  for (const auto& [id, v] : orders_)
+  for (const auto& v : orders_)
     if (v.known && (!status || v.status == *status)) match.push_back(&v);
   std::sort(match.begin(), match.end(), [](const order_view* a, const order_view* b) {
     if (a->created_at != b->created_at) return a->created_at > b->created_at;
@@ -250,9 +265,9 @@ std::size_t order_projection::size() const {
 std::vector<std::string> order_projection::stalled(timestamp before) const {
   std::vector<std::string> out;
   std::shared_lock lock(mutex_);
-  for (const auto& [id, v] : orders_)
+  for (const auto& v : orders_)
     if (v.known && !is_terminal(v.status) && !v.cancellation_requested && v.last_updated < before)
-      out.push_back(id);
+      out.push_back(v.order_id);
   return out;
 }
 

@@ -20,9 +20,12 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "common/compact_text.hpp"
 #include "common/order_status.hpp"
 #include "eventshop/core/bus.hpp"
 #include "eventshop/core/json.hpp"
@@ -30,13 +33,16 @@
 
 namespace eventshop::services {
 
+// One event of an order's timeline: 72 bytes and one heap block (the data, shared by copies of
+// the entry) - the read model keeps ~6 per order for the life of the process. The fields read
+// like strings (std::string_view conversions, == with strings).
 struct timeline_entry {
-  std::string id;
-  std::string type;
-  std::string topic;
+  inline_id id;
+  catalog_name type;
+  catalog_name topic;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::string data;  // the event's data as JSON text
+  shared_text data;  // the event's data as JSON text
   timestamp time{};
 };
 
@@ -93,7 +99,8 @@ class order_projection {
   void set_position(const std::string& order_id, std::string_view event_id, std::int32_t partition,
                     std::int64_t offset);
 
-  // Records an order its creator knows before the event comes back from the bus.
+  // Records an order its creator knows before the event comes back from the bus: the same as
+  // apply(topics::orders, -1, -1, e, false) for `e` carrying `created`, without decoding it again.
   void remember_created(const ecommerce::OrderCreated& created, const envelope& e);
   void forget(const std::string& order_id);  // the create failed to publish
 
@@ -114,15 +121,37 @@ class order_projection {
 
  private:
   enum class applied { no, added, positioned };
+  bool apply_event(std::string_view topic, std::int32_t partition, std::int64_t offset,
+                   const envelope& e, bool notify, const ecommerce::OrderCreated* created);
   applied apply_locked(order_view& v, std::string_view topic, std::int32_t partition,
-                       std::int64_t offset, const envelope& e);
+                       std::int64_t offset, const envelope& e,
+                       const ecommerce::OrderCreated* created);
   void count_locked(order_status from, order_status to, bool was_known, bool is_known);
   void count_created_locked(timestamp created_at, int delta);
 
   mutable std::shared_mutex mutex_;
   // Hashed: order ids are UUIDv7, whose long common time prefix makes ordered lookups compare
-  // many bytes; every listing sorts anyway.
-  std::unordered_map<std::string, order_view> orders_;
+  // many bytes; every listing sorts anyway. A set keyed by each view's own order_id (looked up
+  // with any string): no second copy of the id as a map key. Elements are changed in place
+  // through editable(), never their order_id.
+  struct order_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+    std::size_t operator()(const order_view& v) const noexcept { return (*this)(v.order_id); }
+  };
+  struct order_eq {
+    using is_transparent = void;
+    static std::string_view id(std::string_view s) noexcept { return s; }
+    static std::string_view id(const order_view& v) noexcept { return v.order_id; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return id(a) == id(b);
+    }
+  };
+  static order_view& editable(const order_view& v) noexcept { return const_cast<order_view&>(v); }
+  std::unordered_set<order_view, order_hash, order_eq> orders_;
   std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> order id
   std::map<order_status, std::int64_t> counts_;
   std::int64_t revenue_cents_ = 0;

@@ -105,7 +105,7 @@ std::string order_service::create_id(const order_request& request, const std::st
   if (!key.empty()) e.extensions["idempotencykey"] = key;
   // Known before it comes back from the bus (read-your-writes, repeated keys), but announced to
   // the read model's listener only when it does; its position is filled in from the receipt.
-  view_->apply(topics::orders, -1, -1, e, /*notify=*/false);
+  view_->remember_created(created, e);
   const std::string event_id = e.id;
   try {
     const auto receipt =
