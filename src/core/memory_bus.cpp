@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventshop/core/batch_scope.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/logging.hpp"
 
@@ -455,9 +456,13 @@ void dispatcher::run() {
     }
     bool worked = false;
     auto next_retry = steady::time_point::max();
-    for (const auto& m : local) {
-      if (stop.load()) break;
-      if (!m->stop.load()) worked |= m->poll(batch, next_retry);
+    {
+      // Work the handlers defer (e.g. a socket write of what they produced) runs once per pass.
+      batch_scope scope;
+      for (const auto& m : local) {
+        if (stop.load()) break;
+        if (!m->stop.load()) worked |= m->poll(batch, next_retry);
+      }
     }
     if (worked) continue;
     // Spin briefly before sleeping: under load the next event usually arrives within
