@@ -8,14 +8,17 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "../http/connection.hpp"
+#include "eventshop/core/batch_scope.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/json.hpp"
 #include "eventshop/core/logging.hpp"
@@ -288,8 +291,8 @@ class session : public std::enable_shared_from_this<session> {
     if (!pending_.empty()) process_input();
   }
 
-  // Queues bytes (any thread). `ch` non-null with conflate: replaces a queued older message of
-  // the same channel. Overflow: close 1008.
+  // Queues bytes (any thread) without sending them: flush() sends. `ch` non-null with conflate:
+  // replaces a queued older message of the same channel. Overflow: close 1008.
   void enqueue(const bytes_ptr& bytes, const channel* ch, bool conflate) {
     std::unique_lock lock(qmutex_);
     if (closing_q_) return;
@@ -303,17 +306,8 @@ class session : public std::enable_shared_from_this<session> {
         }
       }
     }
-    std::size_t skip = 0;
-    if (!writing_ && queue_.empty()) {
-      // Nothing queued and no write in flight: try to send it right now from this thread
-      // (normally the publisher's). Posting it to the io thread instead cost a wake-up and a
-      // context switch per message whenever that thread was idle - most messages below
-      // saturation. Only what the socket does not take at once is queued for the io thread.
-      skip = send_now(*bytes);
-      if (skip == bytes->size()) return;
-    }
-    queue_.push_back({bytes, ch, conflate && ch && skip == 0, false, skip});
-    queued_bytes_ += bytes->size() - skip;
+    queue_.push_back({bytes, ch, conflate && ch, false, 0});
+    queued_bytes_ += bytes->size();
     if (queue_.size() > owner_->cfg.max_queued_messages ||
         queued_bytes_ > owner_->cfg.max_queued_bytes) {
       // Still over the bound after conflation: this client is too slow.
@@ -325,12 +319,92 @@ class session : public std::enable_shared_from_this<session> {
       lock.unlock();
       asio::post(conn_->socket.get_executor(),
                  [self = shared_from_this()] { self->begin_close(); });
-      return;
     }
-    kick_locked();
   }
 
-  void enqueue_control(const bytes_ptr& bytes) { enqueue(bytes, nullptr, false); }
+  // flush(), now or - on a thread delivering a batch of bus events (a handler publishing) - once
+  // at the end of the batch: under load the batch's messages then go out in one system call.
+  void flush_soon() {
+    if (!batch_scope::active()) return flush();
+    {
+      std::lock_guard lock(qmutex_);
+      if (flush_deferred_) return;
+      flush_deferred_ = true;
+    }
+    defer_to_batch_end([self = shared_from_this()] {
+      {
+        std::lock_guard lock(self->qmutex_);
+        self->flush_deferred_ = false;
+      }
+      self->flush();
+    });
+  }
+
+  void enqueue_control(const bytes_ptr& bytes) {
+    enqueue(bytes, nullptr, false);
+    flush();
+  }
+
+  // Sends what is queued from the calling thread (normally the publisher's, after it released
+  // the channel's lock) with non-blocking sendmsg(2) calls, one per up to 64 queued messages.
+  // Posting each message to the io thread instead cost a wake-up and a context switch per
+  // message whenever that thread was idle, and sending each one alone cost a system call per
+  // message; a publisher that finds another thread flushing leaves its message to that thread.
+  // What the socket does not take at once is left to the io thread's write. The queue lock is
+  // not held during the system call: a publisher never waits for another's send.
+  void flush() {
+    std::unique_lock lock(qmutex_);
+    if (writing_ || flushing_ || closing_q_ || queue_.empty()) return;
+    flushing_ = true;
+    const int fd = conn_->socket.native_handle();
+    for (;;) {
+      sending_.clear();
+      iov_.clear();
+      std::size_t batch_bytes = 0;
+      while (!queue_.empty() && sending_.size() < 64 && batch_bytes < 256 * 1024) {
+        item& front = queue_.front();
+        if (front.is_close || !front.bytes) break;  // a close is the io thread's to write
+        const std::size_t n = front.bytes->size() - front.skip;
+        iov_.push_back({const_cast<char*>(front.bytes->data()) + front.skip, n});
+        batch_bytes += n;
+        sending_.push_back(std::move(front));
+        queue_.pop_front();
+      }
+      if (sending_.empty()) break;
+      queued_bytes_ -= batch_bytes;
+      lock.unlock();
+      msghdr msg{};
+      msg.msg_iov = iov_.data();
+      msg.msg_iovlen = iov_.size();
+      const ssize_t r = fd < 0 ? -1 : ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      lock.lock();
+      // Give back, in order and at the front, what did not go out (an error is the io thread's
+      // write's to report).
+      std::size_t sent = r > 0 ? static_cast<std::size_t>(r) : 0;
+      std::size_t first_unsent = 0;
+      for (; first_unsent < sending_.size(); ++first_unsent) {
+        item& it = sending_[first_unsent];
+        const std::size_t left = it.bytes->size() - it.skip;
+        if (sent < left) {
+          it.skip += sent;
+          if (it.skip > 0) it.conflatable = false;  // half a frame cannot be replaced
+          break;
+        }
+        sent -= left;
+      }
+      for (std::size_t i = sending_.size(); i > first_unsent; --i) {
+        item& it = sending_[i - 1];
+        queued_bytes_ += it.bytes->size() - it.skip;
+        queue_.push_front(std::move(it));
+      }
+      const bool all_sent = first_unsent == sending_.size();
+      sending_.clear();
+      if (!all_sent || closing_q_ || queue_.empty()) break;
+    }
+    flushing_ = false;
+    if (terminate_waiting_) flushed_cv_.notify_all();
+    if (!queue_.empty()) kick_locked();
+  }
 
   // Graceful close from any thread.
   void close(std::uint16_t code, std::string reason) {
@@ -346,28 +420,18 @@ class session : public std::enable_shared_from_this<session> {
     const channel* ch = nullptr;
     bool conflatable = false;
     bool is_close = false;
-    std::size_t skip = 0;  // bytes of it already sent (by send_now)
+    std::size_t skip = 0;  // bytes of it already sent (by flush)
   };
 
-  // One non-blocking send(2) of `bytes` on the caller's thread; returns how many bytes went out
-  // (0 on EAGAIN or an error: the io thread's write then reports the error and ends the
-  // session). Called under qmutex_ with closing_q_ false: terminate() sets closing_q_ under
-  // qmutex_ before it closes the socket, so the descriptor cannot be closed (and reused)
-  // during the call.
-  std::size_t send_now(const std::string& bytes) {
-    const int fd = conn_->socket.native_handle();
-    if (fd < 0 || bytes.empty()) return 0;
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
-  }
-
+  // Starts the io thread's write of the queue, unless it runs or flush() runs (which calls this
+  // when it leaves anything queued).
   void kick_locked() {
-    if (writing_) return;
+    if (writing_ || flushing_) return;
     writing_ = true;
     asio::post(conn_->socket.get_executor(), [self = shared_from_this()] { self->write_next(); });
   }
 
-  // Drops the queued messages, except the rest of one that send_now() began: the close frame
+  // Drops the queued messages, except the rest of one that flush() began: the close frame
   // must not follow half a frame.
   void drop_queued_locked() {
     const bool keep_front = !queue_.empty() && queue_.front().skip > 0;
@@ -458,9 +522,13 @@ class session : public std::enable_shared_from_this<session> {
     timer_.cancel();
     close_timer_.cancel();
     {
-      // Before the socket is closed: no send_now() may use its descriptor from here on.
-      std::lock_guard lock(qmutex_);
+      // Before the socket is closed: no flush() may use its descriptor from here on, and one
+      // that is sending finishes first.
+      std::unique_lock lock(qmutex_);
       closing_q_ = true;
+      terminate_waiting_ = true;
+      flushed_cv_.wait(lock, [this] { return !flushing_; });
+      terminate_waiting_ = false;
       queue_.clear();
       queued_bytes_ = 0;
     }
@@ -686,7 +754,10 @@ class session : public std::enable_shared_from_this<session> {
     if (mode_ == mode::raw) {
       std::optional<std::string> snap;
       if (k->options.snapshot) snap = k->options.snapshot(name);
-      if (snap) enqueue(shared(ws::encode(ws::op_text, *snap)), ch.get(), k->options.conflate);
+      if (snap) {
+        enqueue(shared(ws::encode(ws::op_text, *snap)), ch.get(), k->options.conflate);
+        flush();
+      }
       return true;
     }
     std::string sub = R"({"type":"subscribed","channel":)";
@@ -738,6 +809,12 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_q_ = false;
+  bool flushing_ = false;        // a thread is in flush()
+  bool flush_deferred_ = false;  // flush_soon() deferred a flush() to the end of a batch
+  bool terminate_waiting_ = false;
+  std::condition_variable flushed_cv_;
+  std::vector<item> sending_;  // flush()'s, while flushing_
+  std::vector<iovec> iov_;     // flush()'s, while flushing_
 
   // Strand only.
   std::vector<item> inflight_;
@@ -966,13 +1043,28 @@ std::uint64_t broadcaster::publish_lazy(std::string_view channel_name,
   auto ch = k->options.history_before_subscription ? impl_->get_channel(channel_name, k)
                                                    : impl_->find_channel(channel_name);
   if (!ch) return 0;  // never subscribed to: the message would go nowhere
-  std::lock_guard lock(ch->mutex);
   if (impl_->m_published) impl_->m_published->inc();
   const bool keep = impl_->cfg.history_size > 0;
-  if (!keep && ch->subscribers.empty()) return ++ch->offset;  // nobody gets it, nothing kept
+  {
+    std::lock_guard lock(ch->mutex);
+    if (!keep && ch->subscribers.empty()) return ++ch->offset;  // nobody gets it, nothing kept
+  }
+  // Built outside the channel's lock, which publishers of the same channel wait for.
   auto m = std::make_shared<message>();
-  m->offset = ++ch->offset;
   m->data = std::string(make_json());
+  // The sessions to flush once the lock is released, so that no publisher of this channel waits
+  // for another's system calls.
+  thread_local std::vector<std::shared_ptr<session>> to_flush;
+  struct flush_after {
+    std::vector<std::shared_ptr<session>>& sessions;
+    ~flush_after() {
+      for (const auto& s : sessions)
+        s->flush_soon();
+      sessions.clear();
+    }
+  } flush_on_exit{to_flush};
+  std::lock_guard lock(ch->mutex);
+  m->offset = ++ch->offset;
   if (keep) {
     ch->history.push_back(m);
     while (ch->history.size() > impl_->cfg.history_size)
@@ -995,6 +1087,7 @@ std::uint64_t broadcaster::publish_lazy(std::string_view channel_name,
     } else {
       s->enqueue(ch->form(*m, s->kind()), ch.get(), conflate);
     }
+    to_flush.push_back(std::move(s));
   }
   if (stale) std::erase_if(ch->subscribers, [](const auto& w) { return w.expired(); });
   return m->offset;

@@ -225,6 +225,51 @@ TEST_F(realtime_test, messages_larger_than_the_socket_buffer_arrive_whole_and_in
   EXPECT_FALSE(c.closed());
 }
 
+// Publishers on several threads, one connection subscribed to all their channels: a publisher
+// sends from its own thread what it finds queued, or leaves it to the thread already sending.
+// Every frame must arrive whole, each channel's offsets in order, none missing.
+TEST_F(realtime_test, concurrent_publishers_to_one_connection_lose_and_interleave_nothing) {
+  start();
+  ws_client c;
+  ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
+  const int threads = 4;
+  const int per_thread = 200;  // 800 in all: under max_queued_messages even if none were read
+  for (int t = 0; t < threads; ++t) {
+    c.send(sub("lazy:" + std::to_string(t)));
+    ASSERT_TRUE(c.read_until("snapshot"));
+  }
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < threads; ++t)
+    publishers.emplace_back([&, t] {
+      const std::string channel = "lazy:" + std::to_string(t);
+      for (int n = 1; n <= per_thread; ++n)
+        hub->publish(channel, "{\"t\":" + std::to_string(t) + ",\"n\":" + std::to_string(n) +
+                                  ",\"pad\":\"" +
+                                  std::string(static_cast<std::size_t>(n % 97), 'x') + "\"}");
+    });
+  std::vector<int> next(threads, 1);
+  for (int i = 0; i < threads * per_thread; ++i) {
+    auto m = c.read(10s);
+    ASSERT_TRUE(m) << "after " << i << " updates" << (c.closed() ? " (closed)" : "");
+    const json_document d(*m);
+    const auto root = d.root();
+    ASSERT_EQ(root["type"].as_string(), "update") << *m;
+    const auto data = root["data"];
+    const int t = static_cast<int>(data["t"].as_int64());
+    ASSERT_TRUE(t >= 0 && t < threads) << *m;
+    const int n = static_cast<int>(data["n"].as_int64());
+    EXPECT_EQ(n, next[static_cast<std::size_t>(t)]) << *m;
+    EXPECT_EQ(root["offset"].as_int64(), n) << *m;
+    EXPECT_EQ(data["pad"].as_string().size(), static_cast<std::size_t>(n % 97)) << *m;
+    next[static_cast<std::size_t>(t)] = n + 1;
+  }
+  for (auto& p : publishers)
+    p.join();
+  for (int t = 0; t < threads; ++t)
+    EXPECT_EQ(next[static_cast<std::size_t>(t)], per_thread + 1) << "channel lazy:" << t;
+  EXPECT_FALSE(c.closed());
+}
+
 TEST_F(realtime_test, resume_inside_history_replays_exactly_the_missed_updates) {
   realtime::broadcaster_config cfg;
   cfg.history_size = 10;
