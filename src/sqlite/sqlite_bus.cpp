@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "db.hpp"
+#include "eventshop/core/batch_scope.hpp"
 #include "eventshop/core/codec.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/logging.hpp"
@@ -490,8 +491,12 @@ void member::run() {
     }
     bool worked = false;
     auto next_retry = steady::time_point::max();
-    for (std::size_t i = 0; i < parts.size() && !stop.load(); ++i)
-      worked |= dispatch(*parts[i], static_cast<std::int32_t>(i), next_retry);
+    {
+      // Work the handlers defer (e.g. a socket write of what they produced) runs once per pass.
+      batch_scope scope;
+      for (std::size_t i = 0; i < parts.size() && !stop.load(); ++i)
+        worked |= dispatch(*parts[i], static_cast<std::int32_t>(i), next_retry);
+    }
     if (worked) continue;
     std::unique_lock lock(wake_mutex);
     auto until = steady::now() + std::chrono::milliseconds(100);  // belt and braces

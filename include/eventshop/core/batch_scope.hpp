@@ -8,8 +8,9 @@
 // thread, in the order deferred; on a thread that is not delivering a batch it runs it at once.
 // So under load the work is coalesced, and when idle nothing waits.
 //
-// The in-memory bus opens a batch_scope around each pass of a dispatch thread over its
-// subscriptions. Scopes nest: the outermost one runs the deferred work.
+// The in-memory and SQLite buses open a batch_scope around each pass of a dispatch thread over
+// its partitions (the Kafka bus delivers one record per poll, so its handlers run outside any
+// scope and deferred work runs at once). Scopes nest: the outermost one runs the deferred work.
 //
 // Thread safety: everything here is per thread.
 #pragma once
