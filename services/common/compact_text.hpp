@@ -135,6 +135,13 @@ class shared_text {
   block* block_ = nullptr;
 };
 
+// Orders any of these (and strings) by their text: for ordered containers keyed by inline_id,
+// looked up with any string.
+struct text_less {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a < b; }
+};
+
 std::ostream& operator<<(std::ostream& os, catalog_name n);
 std::ostream& operator<<(std::ostream& os, const inline_id& id);
 std::ostream& operator<<(std::ostream& os, const shared_text& t);

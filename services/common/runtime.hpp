@@ -66,10 +66,19 @@ void publish_output(const service_env& env, std::string_view topic, envelope e,
 // compares strings in a tree, for every event every consumer handles).
 bool known_event_type(std::string_view type);
 
-// make_event with source "/eventshop/<service>", built in place (no temporary strings).
+// make_event with source "/eventshop/<service>", built in place (no temporary strings). The
+// payload is copied out of the thread's JSON writer at its exact size: encode_data() moves out the
+// writer's buffer, whose capacity (256 bytes or more) then stays with the event for as long as
+// the bus retains it - ~80-100 unused bytes per event. The same one allocation per payload.
 template <typed_event T>
 envelope make_service_event(const T& data, std::string_view service, std::string subject) {
-  envelope e = make_envelope(T::event_type, T::schema_version, encode_data(data), event_options{});
+  std::string payload;
+  {
+    json_writer w;
+    write_json(w, data);
+    payload = w.str();
+  }
+  envelope e = make_envelope(T::event_type, T::schema_version, std::move(payload), event_options{});
   constexpr std::string_view prefix = "/eventshop/";
   e.source.reserve(prefix.size() + service.size());
   e.source.assign(prefix).append(service);

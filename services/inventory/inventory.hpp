@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/catalog.hpp"
+#include "common/compact_text.hpp"
 #include "eventshop/core/envelope.hpp"
 #include "eventshop/ecommerce/events.hpp"
 
@@ -102,7 +103,7 @@ class inventory {
 
   mutable std::mutex mutex_;
   std::vector<product_state> products_;
-  std::map<std::string, reservation, std::less<>> orders_;
+  std::map<inline_id, reservation, text_less> orders_;  // the id inline: no heap copy per order
   std::deque<movement> history_;
   std::size_t history_limit_;
   std::vector<ecommerce::LowStockDetected> alerts_;

@@ -47,8 +47,45 @@ std::optional<NotificationSent> notifications::on_event(const envelope& e, times
   return n;
 }
 
+namespace {
+// The CONTRACT §2 kinds, one bit each in notifications::sent_.
+constexpr std::string_view contract_kinds[] = {"order_confirmed", "order_failed", "order_cancelled",
+                                               "order_shipped"};
+int kind_bit(std::string_view kind) noexcept {
+  for (int i = 0; i < 4; ++i)
+    if (contract_kinds[i] == kind) return i;
+  return -1;
+}
+}  // namespace
+
+bool notifications::mark_sent_locked(const std::string& order_id, const std::string& kind) {
+  const int bit = kind_bit(kind);
+  if (bit < 0) return other_sent_.emplace(order_id, kind).second;
+  const auto mask = static_cast<std::uint8_t>(1U << bit);
+  auto it = sent_.find(order_id);
+  if (it == sent_.end()) {
+    sent_.emplace(inline_id(order_id), mask);
+    return true;
+  }
+  if (it->second & mask) return false;
+  it->second |= mask;
+  return true;
+}
+
+void notifications::unmark_sent_locked(const std::string& order_id, const std::string& kind) {
+  const int bit = kind_bit(kind);
+  if (bit < 0) {
+    other_sent_.erase({order_id, kind});
+    return;
+  }
+  auto it = sent_.find(order_id);
+  if (it == sent_.end()) return;
+  it->second &= static_cast<std::uint8_t>(~(1U << bit));
+  if (it->second == 0) sent_.erase(it);
+}
+
 bool notifications::record_locked(const NotificationSent& n) {
-  if (!sent_.emplace(n.order_id, n.kind).second) return false;
+  if (!mark_sent_locked(n.order_id, n.kind)) return false;
   kept_.push_back(n);
   while (kept_.size() > capacity_)
     kept_.pop_front();
@@ -57,7 +94,7 @@ bool notifications::record_locked(const NotificationSent& n) {
 
 void notifications::rollback(const std::string& order_id, const std::string& kind) {
   std::lock_guard lock(mutex_);
-  sent_.erase({order_id, kind});
+  unmark_sent_locked(order_id, kind);
   for (auto it = kept_.rbegin(); it != kept_.rend(); ++it)
     if (it->order_id == order_id && it->kind == kind) {
       kept_.erase(std::next(it).base());

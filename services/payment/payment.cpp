@@ -36,6 +36,16 @@ bool payments::random_decline(const std::string& order_id) const noexcept {
   return u < config_.decline_rate;
 }
 
+payment_record& payments::record_locked(const std::string& order_id) {
+  auto it = records_.find(order_id);
+  if (it == records_.end()) {
+    payment_record r;
+    r.order_id = order_id;
+    it = records_.insert(std::move(r)).first;
+  }
+  return const_cast<payment_record&>(*it);  // the key, order_id, is never changed
+}
+
 payments::charge_result payments::charge(const std::string& order_id,
                                          const std::vector<StockItem>& items,
                                          const std::string& payment_id, timestamp now) {
@@ -49,12 +59,13 @@ payments::charge_result payments::charge(const std::string& order_id,
   if (amount > config_.limit || random_decline(order_id)) {
     r.status = "failed";
     r.reason = amount > config_.limit ? "amount exceeds limit" : "declined by card issuer";
-    records_.emplace(order_id, r);
-    return PaymentFailed{order_id, amount, r.reason};
+    PaymentFailed failed{order_id, amount, r.reason};
+    records_.insert(std::move(r));
+    return failed;
   }
   r.status = "completed";
   r.payment_id = payment_id;
-  records_.emplace(order_id, r);
+  records_.insert(std::move(r));
   return PaymentCompleted{order_id, payment_id, amount, "USD", now};
 }
 
@@ -68,31 +79,29 @@ std::optional<PaymentRefunded> payments::cancel(const std::string& order_id,
     r.status = "cancelled";
     r.reason = reason;
     r.processed_at = now;
-    records_.emplace(order_id, std::move(r));
+    records_.insert(std::move(r));
     return std::nullopt;
   }
-  if (it->second.status != "completed") return std::nullopt;
-  it->second.status = "refunded";
-  it->second.reason = reason;
-  it->second.refunded_at = now;
-  return PaymentRefunded{order_id, it->second.payment_id, it->second.amount, reason};
+  if (it->status != "completed") return std::nullopt;
+  auto& charged = const_cast<payment_record&>(*it);  // not its order_id
+  charged.status = "refunded";
+  charged.reason = reason;
+  charged.refunded_at = now;
+  return PaymentRefunded{order_id, charged.payment_id, charged.amount, reason};
 }
 
 void payments::rollback(const std::string& order_id, const std::optional<payment_record>& before) {
   std::lock_guard lock(mutex_);
-  if (before)
-    records_[order_id] = *before;
-  else
-    records_.erase(order_id);
+  if (auto it = records_.find(order_id); it != records_.end()) records_.erase(it);
+  if (before) records_.insert(*before);  // `before` is this order's record
 }
 
 void payments::apply(const envelope& e) {
   std::lock_guard lock(mutex_);
   if (e.type == PaymentCompleted::event_type) {
     const auto ev = decode_event<PaymentCompleted>(e);
-    auto& r = records_[ev.order_id];
+    auto& r = record_locked(ev.order_id);
     if (r.status == "refunded") return;
-    r.order_id = ev.order_id;
     r.payment_id = ev.payment_id;
     r.amount = ev.amount;
     r.currency = ev.currency;
@@ -100,16 +109,14 @@ void payments::apply(const envelope& e) {
     r.processed_at = ev.processed_at;
   } else if (e.type == PaymentFailed::event_type) {
     const auto ev = decode_event<PaymentFailed>(e);
-    auto& r = records_[ev.order_id];
-    r.order_id = ev.order_id;
+    auto& r = record_locked(ev.order_id);
     r.amount = ev.amount;
     r.status = "failed";
     r.reason = ev.reason;
     r.processed_at = e.time;
   } else if (e.type == PaymentRefunded::event_type) {
     const auto ev = decode_event<PaymentRefunded>(e);
-    auto& r = records_[ev.order_id];
-    r.order_id = ev.order_id;
+    auto& r = record_locked(ev.order_id);
     r.payment_id = ev.payment_id;
     r.amount = ev.amount;
     r.status = "refunded";
@@ -125,7 +132,7 @@ void payments::apply(const envelope& e) {
       r.status = "cancelled";
       r.reason = ev.reason;
       r.processed_at = e.time;
-      records_.emplace(ev.order_id, std::move(r));
+      records_.insert(std::move(r));
     }
   }
 }
@@ -134,7 +141,7 @@ std::optional<payment_record> payments::find(const std::string& order_id) const 
   std::lock_guard lock(mutex_);
   auto it = records_.find(order_id);
   if (it == records_.end()) return std::nullopt;
-  return it->second;
+  return *it;
 }
 
 }  // namespace eventshop::services::payment

@@ -13,10 +13,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -73,10 +74,25 @@ class payments {
   bool random_decline(const std::string& order_id) const noexcept;
 
  private:
+  // Orders records by their own order id (looked up with any string): no second copy of the id
+  // as a map key.
+  struct by_order_id {
+    using is_transparent = void;
+    static std::string_view id(std::string_view s) noexcept { return s; }
+    static std::string_view id(const payment_record& r) noexcept { return r.order_id; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return id(a) < id(b);
+    }
+  };
+  // The record of `order_id`, added (with only its order id) when there is none. Records are
+  // changed in place through it, never their order_id.
+  payment_record& record_locked(const std::string& order_id);
+
   catalog prices_;
   payment_config config_;
   mutable std::mutex mutex_;
-  std::map<std::string, payment_record, std::less<>> records_;
+  std::set<payment_record, by_order_id> records_;
 };
 
 }  // namespace eventshop::services::payment

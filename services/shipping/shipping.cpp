@@ -20,11 +20,23 @@ std::string shipping::new_tracking_locked(const std::string& order_id) {
   std::uint64_t h = mix64(seed_ ^ fnv1a64(order_id));
   for (;;) {
     char buf[16];
-    std::snprintf(buf, sizeof buf, "TRK%08X", static_cast<unsigned>(h & 0xffffffffU));
-    std::string tn(buf);
-    if (!by_tracking_.contains(tn)) return tn;
+    const int n = std::snprintf(buf, sizeof buf, "TRK%08X", static_cast<unsigned>(h & 0xffffffffU));
+    const std::string_view tn(buf, static_cast<std::size_t>(n));
+    if (!by_tracking_.contains(tn)) return std::string(tn);
     h = mix64(h);
   }
+}
+
+const shipment* shipping::find_locked(std::string_view order_id) const {
+  auto it = by_order_.find(order_id);
+  return it == by_order_.end() ? nullptr : &shipments_[it->second];
+}
+
+void shipping::add_locked(shipment s) {
+  const std::size_t i = shipments_.size();
+  const shipment& kept = shipments_.emplace_back(std::move(s));
+  by_order_.emplace(kept.order_id, i);
+  by_tracking_.emplace(kept.tracking_number, i);
 }
 
 std::optional<Shipped> shipping::ship(const std::string& order_id, timestamp now) {
@@ -38,10 +50,8 @@ std::optional<Shipped> shipping::ship(const std::string& order_id, timestamp now
   s.estimated_delivery_days = 2 + static_cast<int>(h % 4) + static_cast<int>((h >> 8) % 3);
   s.shipped_at = now;
   s.estimated_delivery = now + std::chrono::hours(24 * s.estimated_delivery_days);
-  by_tracking_.emplace(s.tracking_number, order_id);
-  order_.push_back(order_id);
   Shipped ev{order_id, s.tracking_number, s.carrier, s.estimated_delivery_days, now};
-  by_order_.emplace(order_id, std::move(s));
+  add_locked(std::move(s));
   return ev;
 }
 
@@ -62,9 +72,8 @@ void shipping::rollback_ship(const std::string& order_id) {
   std::lock_guard lock(mutex_);
   auto it = by_order_.find(order_id);
   if (it == by_order_.end()) return;
-  by_tracking_.erase(it->second.tracking_number);
-  by_order_.erase(it);
-  std::erase(order_, order_id);
+  by_tracking_.erase(shipments_[it->second].tracking_number);
+  by_order_.erase(it);  // the shipment stays, unindexed: list() skips it
 }
 
 void shipping::rollback_cancel(const std::string& order_id) {
@@ -77,12 +86,9 @@ void shipping::apply(const envelope& e) {
     const auto ev = decode_event<Shipped>(e);
     std::lock_guard lock(mutex_);
     if (by_order_.contains(ev.order_id)) return;
-    shipment s{ev.order_id,   ev.tracking_number,
-               ev.carrier,    ev.estimated_delivery_days,
-               ev.shipped_at, ev.shipped_at + std::chrono::hours(24 * ev.estimated_delivery_days)};
-    by_tracking_.emplace(s.tracking_number, ev.order_id);
-    order_.push_back(ev.order_id);
-    by_order_.emplace(ev.order_id, std::move(s));
+    add_locked({ev.order_id, ev.tracking_number, ev.carrier, ev.estimated_delivery_days,
+                ev.shipped_at,
+                ev.shipped_at + std::chrono::hours(24 * ev.estimated_delivery_days)});
   } else if (e.type == OrderCancelled::event_type) {
     mark_cancelled(decode_event<OrderCancelled>(e).order_id);
   }
@@ -90,24 +96,26 @@ void shipping::apply(const envelope& e) {
 
 std::optional<shipment> shipping::find(const std::string& order_id) const {
   std::lock_guard lock(mutex_);
-  auto it = by_order_.find(order_id);
-  if (it == by_order_.end()) return std::nullopt;
-  return it->second;
+  const shipment* s = find_locked(order_id);
+  if (!s) return std::nullopt;
+  return *s;
 }
 
 std::optional<shipment> shipping::find_by_tracking(const std::string& tracking_number) const {
   std::lock_guard lock(mutex_);
   auto it = by_tracking_.find(tracking_number);
   if (it == by_tracking_.end()) return std::nullopt;
-  return by_order_.at(it->second);
+  return shipments_[it->second];
 }
 
 std::vector<shipment> shipping::list() const {
   std::lock_guard lock(mutex_);
   std::vector<shipment> out;
-  out.reserve(order_.size());
-  for (const auto& id : order_)
-    out.push_back(by_order_.at(id));
+  out.reserve(by_order_.size());
+  for (std::size_t i = 0; i < shipments_.size(); ++i) {
+    auto it = by_order_.find(shipments_[i].order_id);
+    if (it != by_order_.end() && it->second == i) out.push_back(shipments_[i]);
+  }
   return out;
 }
 

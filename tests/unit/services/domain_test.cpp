@@ -251,6 +251,31 @@ TEST(Payment, ReplayRebuildsChargesAndRefunds) {
       std::holds_alternative<std::monostate>(rebuilt.charge("o2", {{"product-1", 1}}, "x", t0)));
 }
 
+// A charge or refund whose event could not be published is undone: the record goes back to what
+// it was (or away), and the next attempt decides again.
+TEST(Payment, RollbackRestoresTheRecordBefore) {
+  payment::payments p{catalog{}, {}};
+  (void)p.charge("o1", {{"product-1", 1}}, "pay-1", t0);
+  p.rollback("o1", std::nullopt);
+  EXPECT_FALSE(p.find("o1"));
+  ASSERT_TRUE(std::holds_alternative<ec::PaymentCompleted>(
+      p.charge("o1", {{"product-1", 1}}, "pay-2", t0)));
+  const auto charged = p.find("o1");
+  ASSERT_TRUE(charged);
+  EXPECT_EQ(charged->payment_id, "pay-2");
+  ASSERT_TRUE(p.cancel("o1", "customer", t0));
+  EXPECT_EQ(p.find("o1")->status, "refunded");
+  p.rollback("o1", charged);
+  EXPECT_EQ(p.find("o1")->status, "completed");
+  EXPECT_EQ(p.find("o1")->payment_id, "pay-2");
+  EXPECT_TRUE(p.cancel("o1", "customer", t0));  // refunded on the retry
+  (void)p.charge("o0", {{"product-1", 1}}, "pay-0", t0);
+  (void)p.charge("o2", {{"product-1", 2}}, "pay-3", t0);
+  EXPECT_EQ(p.find("o0")->amount.cents, 2999);
+  EXPECT_EQ(p.find("o2")->amount.cents, 5998);
+  EXPECT_EQ(p.find("o1")->status, "refunded");
+}
+
 // ---- shipping -------------------------------------------------------------------------------
 
 TEST(Shipping, TrackingNumbersCarriersAndEstimates) {
@@ -290,6 +315,47 @@ TEST(Shipping, DecidesCancellationAgainstShipment) {
   EXPECT_FALSE(s.ship("open", t0));  // a cancelled order never ships
 }
 
+// A shipment whose event could not be published is undone: gone from every lookup, its tracking
+// number free again, and the order can ship again (in its new place in the shipping order).
+TEST(Shipping, RollbackUndoesAShipmentEverywhere) {
+  shipping::shipping s{3};
+  ASSERT_TRUE(s.ship("a", t0));
+  const auto b = s.ship("b", t0);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(s.ship("c", t0));
+  s.rollback_ship("b");
+  EXPECT_FALSE(s.find("b"));
+  EXPECT_FALSE(s.find_by_tracking(b->tracking_number));
+  ASSERT_EQ(s.list().size(), 2u);
+  EXPECT_EQ(s.list()[0].order_id, "a");
+  EXPECT_EQ(s.list()[1].order_id, "c");
+  s.rollback_ship("b");  // nothing left to undo
+  const auto again = s.ship("b", t0);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->tracking_number, b->tracking_number);  // derived from the order id and seed
+  EXPECT_EQ(s.find_by_tracking(b->tracking_number)->order_id, "b");
+  const auto all = s.list();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].order_id, "b");
+  EXPECT_EQ(all[2].carrier, again->carrier);
+}
+
+TEST(Shipping, ReplayRebuildsShipmentsAndCancellations) {
+  shipping::shipping s;
+  s.apply(ev(ec::Shipped{"o1", "TRK0000000A", "UPS", 3, t0}, "o1"));
+  s.apply(ev(ec::Shipped{"o1", "TRK0000000B", "DHL", 4, t0}, "o1"));  // a duplicate: ignored
+  s.apply(ev(ec::OrderCancelled{"o2", "x"}, "o2"));
+  ASSERT_TRUE(s.find("o1"));
+  EXPECT_EQ(s.find("o1")->tracking_number, "TRK0000000A");
+  EXPECT_EQ(s.find("o1")->estimated_delivery, t0 + std::chrono::hours(72));
+  EXPECT_EQ(s.find_by_tracking("TRK0000000A")->order_id, "o1");
+  EXPECT_FALSE(s.find_by_tracking("TRK0000000B"));
+  EXPECT_EQ(s.list().size(), 1u);
+  EXPECT_TRUE(s.cancelled("o2"));
+  EXPECT_FALSE(s.ship("o2", t0));
+  EXPECT_FALSE(s.ship("o1", t0));
+}
+
 // ---- notification ---------------------------------------------------------------------------
 
 TEST(Notification, OneMessagePerOrderAndKind) {
@@ -311,6 +377,36 @@ TEST(Notification, OneMessagePerOrderAndKind) {
   EXPECT_EQ(n.list("", 100).size(), 4u);
   EXPECT_EQ(n.list("o1", 100).size(), 2u);
   EXPECT_EQ(n.list("", 1).size(), 1u);
+}
+
+// A notification that could not be published is forgotten (it is sent again on redelivery), and
+// only that one; kinds outside the contract, replayed from elsewhere, are remembered too.
+TEST(Notification, RollbackForgetsOnlyThatNotification) {
+  notification::notifications n;
+  const std::string id = "019a0000-0000-7000-8000-000000000042";
+  auto paid = ev(ec::PaymentCompleted{id, "pay", es::money{100}, "USD", t0}, id);
+  auto shipped = ev(ec::Shipped{id, "TRK0000000A", "UPS", 3, t0}, id);
+  ASSERT_TRUE(n.on_event(paid, t0));
+  ASSERT_TRUE(n.on_event(shipped, t0));
+  n.rollback(id, "order_shipped");
+  EXPECT_FALSE(n.on_event(paid, t0));
+  EXPECT_EQ(n.list(id, 10).size(), 1u);
+  ASSERT_TRUE(n.on_event(shipped, t0));
+  EXPECT_FALSE(n.on_event(shipped, t0));
+  n.rollback(id, "order_confirmed");
+  n.rollback(id, "order_shipped");
+  EXPECT_EQ(n.list(id, 10).size(), 0u);
+  EXPECT_TRUE(n.on_event(paid, t0));  // both forgotten: sent again
+
+  n.apply(ev(ec::NotificationSent{"o9", "loyalty_points", "sms", "hi", t0}, "o9"));
+  n.apply(ev(ec::NotificationSent{"o9", "loyalty_points", "sms", "hi", t0}, "o9"));
+  n.apply(ev(ec::NotificationSent{"o9", "order_shipped", "email", "sent", t0}, "o9"));
+  EXPECT_EQ(n.list("o9", 10).size(), 2u);
+  EXPECT_FALSE(n.on_event(ev(ec::Shipped{"o9", "TRK0000000B", "DHL", 2, t0}, "o9"), t0));
+  n.rollback("o9", "loyalty_points");
+  n.apply(ev(ec::NotificationSent{"o9", "loyalty_points", "sms", "again", t0}, "o9"));
+  EXPECT_EQ(n.list("o9", 10).size(), 2u);
+  EXPECT_EQ(n.list("o9", 10).front().message, "again");
 }
 
 // ---- status rules ---------------------------------------------------------------------------
