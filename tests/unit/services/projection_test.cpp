@@ -172,3 +172,29 @@ TEST(Projection, OrdersPerMinuteCountsTheLastMinutesCreations) {
   at.advance(std::chrono::seconds(3600));
   EXPECT_EQ(p.stats(at.now()).orders_per_minute, 0.0);
 }
+
+// The read model takes only the fields it needs from PaymentCompleted, NotificationSent and
+// Shipped; the schema version is still checked (a newer one is refused, nothing changes).
+TEST(Projection, ReadsTheFieldsItNeedsAndChecksTheSchemaVersion) {
+  order_projection p;
+  p.apply("orders", 0, 0, ev(created("o1"), "o1"));
+  p.apply("payment", 0, 0,
+          ev(ec::PaymentCompleted{"o1", "pay", es::money{5998}, "USD", clk.now()}, "o1"));
+  EXPECT_EQ(p.get("o1")->payment_amount->cents, 5998);
+  EXPECT_EQ(p.stats(clk.now()).revenue.cents, 5998);
+  auto newer = ev(ec::NotificationSent{"o1", "order_confirmed", "email", "hi", clk.now()}, "o1");
+  newer.dataschemaversion = 2;
+  EXPECT_THROW(p.apply("notification", 0, 0, newer), es::error);
+  EXPECT_EQ(p.get("o1")->status, order_status::payment_completed);
+  EXPECT_EQ(p.get("o1")->events.size(), 2u);
+  p.apply("notification", 0, 1,
+          ev(ec::NotificationSent{"o1", "order_confirmed", "email", "hi", clk.now()}, "o1"));
+  EXPECT_EQ(p.get("o1")->status, order_status::notification_sent);
+  p.apply("shipping", 0, 0, ev(ec::Shipped{"o1", "TRK0A1B2C3D", "DHL", 5, clk.now()}, "o1"));
+  const auto v = *p.get("o1");
+  EXPECT_EQ(v.status, order_status::shipped);
+  EXPECT_EQ(v.tracking_number, "TRK0A1B2C3D");
+  EXPECT_EQ(v.carrier, "DHL");
+  EXPECT_EQ(v.estimated_delivery_days, 5);
+  EXPECT_EQ(v.events.size(), 4u);
+}
