@@ -16,8 +16,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "common/compact_text.hpp"
 #include "eventshop/core/bus.hpp"
 #include "eventshop/core/logging.hpp"
 #include "eventshop/core/metrics.hpp"
@@ -60,6 +62,24 @@ publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
 //   stock and payment restored.
 void publish_output(const service_env& env, std::string_view topic, envelope e,
                     const std::function<void()>& undo);
+// The same with any callable `undo`: without env.ordered_handler_acks, where `undo` can only run
+// before this returns, it is called as it is - no std::function made (a heap block per output
+// event for any capture over 16 bytes, such as an order id); with them it is kept as one.
+template <class Undo>
+requires std::is_invocable_v<Undo&>
+void publish_output(const service_env& env, std::string_view topic, envelope e, Undo&& undo) {
+  if (env.ordered_handler_acks) {
+    const std::function<void()> kept(std::forward<Undo>(undo));
+    publish_output(env, topic, std::move(e), kept);  // the overload above (non-template wins)
+    return;
+  }
+  try {
+    publish_and_wait(*env.bus, topic, std::move(e), env.publish_timeout);
+  } catch (...) {
+    undo();
+    throw;
+  }
+}
 
 // event_registry::global().contains(type), remembered per thread: types are only ever added to
 // a registry, so a type found once stays known (the registry's lookup takes a shared lock and

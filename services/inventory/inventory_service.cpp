@@ -38,7 +38,9 @@ void inventory_service::handle_order(const message& m) {
       items.push_back({it.product_id, it.quantity});
     auto outcome = inventory_.reserve(order.order_id, items, new_uuid_v7(), clock::system().now());
     if (outcome.duplicate) return;
-    const auto undo = [this, id = order.order_id] { inventory_.rollback(id); };
+    const auto undo = [this, id = inline_id(order.order_id)] {
+      inventory_.rollback(std::string(id.view()));
+    };
     if (outcome.confirmed) {
       publish_output(env(), topics::inventory,
                      make_service_event(outcome.confirmation, name(), order.order_id), undo);
@@ -67,8 +69,9 @@ void inventory_service::release(const std::string& order_id, const std::string& 
   auto released = inventory_.release(order_id, reason, clock::system().now());
   if (!released) return;  // nothing held, or released before
   // On failure the reservation is held again: redelivery will release it.
-  publish_output(env(), topics::inventory, make_service_event(*released, name(), order_id),
-                 [this, order_id] { inventory_.unrelease(order_id); });
+  publish_output(
+      env(), topics::inventory, make_service_event(*released, name(), order_id),
+      [this, id = inline_id(order_id)] { inventory_.unrelease(std::string(id.view())); });
 }
 
 StockReplenished inventory_service::restock(const std::string& product_id, int quantity) {

@@ -32,7 +32,9 @@ void notification_service::handle(const message& m) {
   auto n = notifications_.on_event(m.event, clock::system().now());
   if (!n) return;
   publish_output(env(), topics::notification, make_service_event(*n, name(), n->order_id),
-                 [this, id = n->order_id, kind = n->kind] { notifications_.rollback(id, kind); });
+                 [this, id = inline_id(n->order_id), kind = n->kind] {
+                   notifications_.rollback(std::string(id.view()), kind);
+                 });
   if (log().enabled(log_level::debug))
     log().debug("notification sent", {{"order_id", n->order_id}, {"kind", n->kind}});
 }

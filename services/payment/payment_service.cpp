@@ -33,7 +33,9 @@ void payment_service::handle_inventory(const message& m) {
   step_pause(env().step_delay);
   const auto result = payments_.charge(confirmed.order_id, confirmed.items, "pay_" + new_uuid_v7(),
                                        clock::system().now());
-  const auto undo = [this, id = confirmed.order_id] { payments_.rollback(id, std::nullopt); };
+  const auto undo = [this, id = inline_id(confirmed.order_id)] {
+    payments_.rollback(std::string(id.view()), std::nullopt);
+  };
   if (const auto* ok = std::get_if<PaymentCompleted>(&result)) {
     publish_output(env(), topics::payment, make_service_event(*ok, name(), confirmed.order_id),
                    undo);

@@ -32,8 +32,9 @@ void shipping_service::handle_payment(const message& m) {
   step_pause(env().step_delay);
   auto shipped = shipping_.ship(paid.order_id, clock::system().now());
   if (!shipped) return;
-  publish_output(env(), topics::shipping, make_service_event(*shipped, name(), paid.order_id),
-                 [this, id = paid.order_id] { shipping_.rollback_ship(id); });
+  publish_output(
+      env(), topics::shipping, make_service_event(*shipped, name(), paid.order_id),
+      [this, id = inline_id(paid.order_id)] { shipping_.rollback_ship(std::string(id.view())); });
   if (log().enabled(log_level::debug))
     log().debug("order shipped", {{"order_id", paid.order_id},
                                   {"tracking_number", shipped->tracking_number},

@@ -329,6 +329,30 @@ TEST(PublishAndWait, EachPublishGetsItsOwnAcknowledgementEvenAfterATimeout) {
   EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 5);
 }
 
+// publish_output with any callable: published once in both acknowledgement modes; a publish the
+// bus refuses calls the undo, once, and rethrows.
+TEST(PublishOutput, PublishesOrUndoesInBothAcknowledgementModes) {
+  const auto e = [] {
+    return es::make_event(es::ecommerce::StockReplenished{"p", 1, 1},
+                          {.source = "/t", .subject = "k"});
+  };
+  for (const bool ordered : {false, true}) {
+    es::memory_bus bus;
+    const service_env env{.bus = &bus, .ordered_handler_acks = ordered};
+    int undone = 0;
+    const std::string id(40, 'x');  // a capture over std::function's inline storage
+    publish_output(env, "t", e(), [&undone, id] { undone += static_cast<int>(id.size()); });
+    EXPECT_EQ(undone, 0) << "ordered: " << ordered;
+    // Exactly one event before the next (one partition per key: "k").
+    EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 1) << "ordered: " << ordered;
+    bus.close();
+    EXPECT_ANY_THROW(publish_output(env, "t", e(), [&undone, id] { undone += 1; }))
+        << "ordered: " << ordered;
+    EXPECT_EQ(undone, 1) << "ordered: " << ordered;
+    EXPECT_ANY_THROW(publish_output(env, "t", e(), {}));  // no undo at all
+  }
+}
+
 // The status service's statistics feed: at most one call per stats_interval while orders change,
 // and always a call after the last change (the trailing call), whose figures are final.
 TEST(Pipeline, StatsListenerIsRateLimitedAndReportsTheLastChange) {
