@@ -62,11 +62,8 @@ bool notifications::mark_sent_locked(const std::string& order_id, const std::str
   const int bit = kind_bit(kind);
   if (bit < 0) return other_sent_.emplace(order_id, kind).second;
   const auto mask = static_cast<std::uint8_t>(1U << bit);
-  auto it = sent_.find(order_id);
-  if (it == sent_.end()) {
-    sent_.emplace(inline_id(order_id), mask);
-    return true;
-  }
+  auto [it, added] = sent_.try_emplace(inline_id(order_id), mask);  // one lookup
+  if (added) return true;
   if (it->second & mask) return false;
   it->second |= mask;
   return true;

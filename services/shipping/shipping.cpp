@@ -1,7 +1,6 @@
 #include "shipping/shipping.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "common/runtime.hpp"
 #include "eventshop/core/registry.hpp"
@@ -19,9 +18,11 @@ bool shipping::valid_tracking_number(std::string_view tn) noexcept {
 std::string shipping::new_tracking_locked(const std::string& order_id) {
   std::uint64_t h = mix64(seed_ ^ fnv1a64(order_id));
   for (;;) {
-    char buf[16];
-    const int n = std::snprintf(buf, sizeof buf, "TRK%08X", static_cast<unsigned>(h & 0xffffffffU));
-    const std::string_view tn(buf, static_cast<std::size_t>(n));
+    // "TRK" + the low 32 bits as 8 upper-case hex digits (as "TRK%08X", without snprintf).
+    char buf[11] = {'T', 'R', 'K'};
+    for (int d = 0; d < 8; ++d)
+      buf[3 + d] = "0123456789ABCDEF"[(h >> (28 - 4 * d)) & 0xF];
+    const std::string_view tn(buf, sizeof buf);
     if (!by_tracking_.contains(tn)) return std::string(tn);
     h = mix64(h);
   }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <regex>
 #include <set>
 #include <thread>
@@ -299,6 +300,12 @@ TEST(Shipping, TrackingNumbersCarriersAndEstimates) {
   ASSERT_TRUE(by_tn);
   EXPECT_EQ(by_tn->order_id, "o5");
   EXPECT_FALSE(shipping::shipping::valid_tracking_number("TRK1234567g"));
+  // The first try for an order is "TRK" + the low 32 bits of mix64(seed ^ fnv1a64(id)) in hex.
+  shipping::shipping fresh{7};
+  char want[16];
+  std::snprintf(want, sizeof want, "TRK%08X",
+                static_cast<unsigned>(mix64(7 ^ fnv1a64("o5")) & 0xffffffffU));
+  EXPECT_EQ(fresh.ship("o5", t0)->tracking_number, want);
 }
 
 TEST(Shipping, DecidesCancellationAgainstShipment) {
