@@ -36,7 +36,7 @@ const shipment* shipping::find_locked(std::string_view order_id) const {
 void shipping::add_locked(shipment s) {
   const std::size_t i = shipments_.size();
   const shipment& kept = shipments_.emplace_back(std::move(s));
-  by_order_.emplace(kept.order_id, i);
+  by_order_.emplace(inline_id(kept.order_id), i);
   by_tracking_.emplace(kept.tracking_number, i);
 }
 

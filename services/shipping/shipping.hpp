@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/compact_text.hpp"
 #include "eventshop/core/envelope.hpp"
 #include "eventshop/ecommerce/events.hpp"
 
@@ -74,13 +75,13 @@ class shipping {
 
   std::uint64_t seed_;
   mutable std::mutex mutex_;
-  // Every shipment once, in shipping order (a deque never moves its elements); the indexes hold
-  // views of each shipment's own order id and tracking number and its position - no copies of the
-  // ids (~280 bytes per shipped order instead of ~560). A rolled-back shipment stays, unindexed
-  // (list() skips it).
+  // Every shipment once, in shipping order (a deque never moves its elements); the indexes map
+  // the order id (inline) and the tracking number (11 characters: inline in std::string) to its
+  // position - no heap copies of the order id, and keys compared without leaving the map's node.
+  // A rolled-back shipment stays, unindexed (list() skips it).
   std::deque<shipment> shipments_;
-  std::map<std::string_view, std::size_t> by_order_;
-  std::map<std::string_view, std::size_t> by_tracking_;
+  std::map<inline_id, std::size_t, text_less> by_order_;
+  std::map<std::string, std::size_t, std::less<>> by_tracking_;
   std::set<std::string, std::less<>> cancelled_;
 };
 
