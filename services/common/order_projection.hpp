@@ -18,11 +18,11 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/compact_text.hpp"
@@ -130,30 +130,22 @@ class order_projection {
   void count_created_locked(timestamp created_at, int delta);
 
   mutable std::shared_mutex mutex_;
-  // Hashed: order ids are UUIDv7, whose long common time prefix makes ordered lookups compare
-  // many bytes; every listing sorts anyway. A set keyed by each view's own order_id (looked up
-  // with any string): no second copy of the id as a map key. Elements are changed in place
-  // through editable(), never their order_id.
-  // Not noexcept on purpose: libstdc++ then keeps each node's hash code, so a lookup compares
-  // hash codes along a bucket instead of rehashing every node's id it passes (and reading it,
-  // a cache miss each, plus the memcmp of a long common UUIDv7 prefix) - 7 % of the pipeline's
-  // CPU in perf with the noexcept hash.
-  struct order_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-    std::size_t operator()(const order_view& v) const { return (*this)(v.order_id); }
-  };
-  struct order_eq {
+  // Ordered by order id (UUIDv7: time first), in a set keyed by each view's own order_id (looked
+  // up with any string): no second copy of the id as a map key. Orders arrive in time order, so
+  // the lookups of recent orders - nearly all of them - walk nodes that are already in the cache;
+  // a hashed table missed the cache on each (bucket, node, id: 6.7 % of the pipeline in perf).
+  // Elements are changed in place through editable(), never their order_id.
+  struct order_less {
     using is_transparent = void;
     static std::string_view id(std::string_view s) noexcept { return s; }
     static std::string_view id(const order_view& v) noexcept { return v.order_id; }
     template <class A, class B>
     bool operator()(const A& a, const B& b) const noexcept {
-      return id(a) == id(b);
+      return id(a) < id(b);
     }
   };
   static order_view& editable(const order_view& v) noexcept { return const_cast<order_view&>(v); }
-  std::unordered_set<order_view, order_hash, order_eq> orders_;
+  std::set<order_view, order_less> orders_;
   std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> order id
   std::map<order_status, std::int64_t> counts_;
   std::int64_t revenue_cents_ = 0;
