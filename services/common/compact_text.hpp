@@ -14,6 +14,7 @@
 // values (copies of one shared_text may be used and destroyed on different threads).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <iosfwd>
@@ -135,11 +136,32 @@ class shared_text {
   block* block_ = nullptr;
 };
 
+// a < b as std::string_view orders them (bytes as unsigned, then length), 8 bytes per step and
+// inline: ordered containers keyed by ids compare UUIDv7s, whose first ~10 characters (the time)
+// are mostly equal - through memcmp that was 8 % of the pipeline's CPU in perf.
+inline bool text_before(std::string_view a, std::string_view b) noexcept {
+  static_assert(std::endian::native == std::endian::little, "byte-swapped 8-byte loads");
+  const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x = 0;
+    std::uint64_t y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y);
+  }
+  for (; i < n; ++i)
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  return a.size() < b.size();
+}
+
 // Orders any of these (and strings) by their text: for ordered containers keyed by inline_id,
 // looked up with any string.
 struct text_less {
   using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const noexcept { return a < b; }
+  bool operator()(std::string_view a, std::string_view b) const noexcept {
+    return text_before(a, b);
+  }
 };
 
 std::ostream& operator<<(std::ostream& os, catalog_name n);

@@ -95,14 +95,13 @@ bool order_projection::apply_event(std::string_view topic, std::int32_t partitio
   listener l;
   {
     std::unique_lock lock(mutex_);
-    auto it = orders_.find(order_id);
-    if (it == orders_.end()) {
-      order_view fresh;
-      fresh.order_id = order_id;
-      fresh.events.reserve(6);  // a shipped order's six events without regrowing
-      it = orders_.insert(std::move(fresh)).first;
+    auto it = orders_.lower_bound(order_id);
+    if (it == orders_.end() || it->first != order_id) {
+      it = orders_.emplace_hint(it, inline_id(order_id), order_view{});
+      it->second.order_id = order_id;
+      it->second.events.reserve(6);  // a shipped order's six events without regrowing
     }
-    order_view& v = editable(*it);
+    order_view& v = it->second;
     const bool was_known = v.known;
     const order_status before = v.status;
     const applied a = apply_locked(v, topic, partition, offset, e, created);
@@ -213,7 +212,7 @@ void order_projection::set_position(const std::string& order_id, std::string_vie
     auto it = orders_.find(order_id);
     if (it == orders_.end()) return;
     bool found = false;
-    for (auto& ev : editable(*it).events)
+    for (auto& ev : it->second.events)
       if (ev.id == event_id && ev.partition < 0) {
         ev.partition = partition;
         ev.offset = offset;
@@ -222,7 +221,7 @@ void order_projection::set_position(const std::string& order_id, std::string_vie
     if (!found) return;  // the bus delivered it first (and the listener heard of it then)
     if (listener_) {
       l = listener_;
-      changed = *it;
+      changed = it->second;
     }
   }
   if (l && changed) l(*changed);
@@ -236,11 +235,11 @@ void order_projection::forget(const std::string& order_id) {
   std::unique_lock lock(mutex_);
   auto it = orders_.find(order_id);
   if (it == orders_.end()) return;
-  if (it->known) {
-    --counts_[it->status];
-    count_created_locked(it->created_at, -1);
+  if (it->second.known) {
+    --counts_[it->second.status];
+    count_created_locked(it->second.created_at, -1);
   }
-  if (!it->idempotency_key.empty()) by_key_.erase(it->idempotency_key);
+  if (!it->second.idempotency_key.empty()) by_key_.erase(it->second.idempotency_key);
   orders_.erase(it);
 }
 
@@ -248,7 +247,7 @@ std::optional<order_view> order_projection::get(const std::string& order_id) con
   std::shared_lock lock(mutex_);
   auto it = orders_.find(order_id);
   if (it == orders_.end()) return std::nullopt;
-  return *it;
+  return it->second;
 }
 
 std::optional<order_view> order_projection::find_by_idempotency_key(const std::string& key) const {
@@ -257,14 +256,14 @@ std::optional<order_view> order_projection::find_by_idempotency_key(const std::s
   if (k == by_key_.end()) return std::nullopt;
   auto it = orders_.find(k->second);
   if (it == orders_.end()) return std::nullopt;
-  return *it;
+  return it->second;
 }
 
 bool order_projection::mark_cancellation_requested(const std::string& order_id) {
   std::unique_lock lock(mutex_);
   auto it = orders_.find(order_id);
-  if (it == orders_.end() || it->cancellation_requested) return false;
-  editable(*it).cancellation_requested = true;
+  if (it == orders_.end() || it->second.cancellation_requested) return false;
+  it->second.cancellation_requested = true;
   return true;
 }
 
@@ -273,7 +272,7 @@ std::vector<order_view> order_projection::list(std::optional<order_status> statu
                                                std::size_t* total) const {
   std::vector<const order_view*> match;
   std::shared_lock lock(mutex_);
-  for (const auto& v : orders_)
+  for (const auto& [id, v] : orders_)
     if (v.known && (!status || v.status == *status)) match.push_back(&v);
   std::sort(match.begin(), match.end(), [](const order_view* a, const order_view* b) {
     if (a->created_at != b->created_at) return a->created_at > b->created_at;
@@ -299,7 +298,7 @@ std::size_t order_projection::size() const {
 std::vector<std::string> order_projection::stalled(timestamp before) const {
   std::vector<std::string> out;
   std::shared_lock lock(mutex_);
-  for (const auto& v : orders_)
+  for (const auto& [id, v] : orders_)
     if (v.known && !is_terminal(v.status) && !v.cancellation_requested && v.last_updated < before)
       out.push_back(v.order_id);
   return out;

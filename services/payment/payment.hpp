@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/catalog.hpp"
+#include "common/compact_text.hpp"
 #include "eventshop/core/envelope.hpp"
 #include "eventshop/ecommerce/events.hpp"
 
@@ -82,7 +83,7 @@ class payments {
     static std::string_view id(const payment_record& r) noexcept { return r.order_id; }
     template <class A, class B>
     bool operator()(const A& a, const B& b) const noexcept {
-      return id(a) < id(b);
+      return text_before(id(a), id(b));
     }
   };
   // The record of `order_id`, added (with only its order id) when there is none. Records are

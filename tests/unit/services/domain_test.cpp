@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "common/compact_text.hpp"
 #include "common/order_status.hpp"
 #include "common/runtime.hpp"
 #include "eventshop/core/registry.hpp"
@@ -414,6 +415,39 @@ TEST(Notification, RollbackForgetsOnlyThatNotification) {
   n.apply(ev(ec::NotificationSent{"o9", "loyalty_points", "sms", "again", t0}, "o9"));
   EXPECT_EQ(n.list("o9", 10).size(), 2u);
   EXPECT_EQ(n.list("o9", 10).front().message, "again");
+}
+
+// ---- compact text -----------------------------------------------------------------------------
+
+// text_before orders exactly as std::string_view's operator< (bytes unsigned, then length), for
+// every length around its 8-byte steps and every position of the first difference.
+TEST(CompactText, TextBeforeOrdersLikeStringView) {
+  const std::string base = "019a2b3c-4d5e-7f00-8123-456789abcdef0123";
+  for (std::size_t n = 0; n <= base.size(); ++n) {
+    const std::string a = base.substr(0, n);
+    for (std::size_t m = 0; m <= base.size(); ++m) {
+      const std::string b = base.substr(0, m);
+      EXPECT_EQ(text_before(a, b), std::string_view(a) < std::string_view(b)) << n << " " << m;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      for (const char c : {'\0', '0', 'f', '\x7f', '\x80', '\xff'}) {
+        std::string b = a;
+        b[i] = c;
+        EXPECT_EQ(text_before(a, b), std::string_view(a) < std::string_view(b)) << n << " " << i;
+        EXPECT_EQ(text_before(b, a), std::string_view(b) < std::string_view(a)) << n << " " << i;
+      }
+  }
+  const inline_id long_id(std::string(70, 'z'));
+  EXPECT_EQ(long_id.view(), std::string(70, 'z'));
+  EXPECT_TRUE(text_less{}(inline_id("a"), long_id));
+  EXPECT_EQ(inline_id(base), base);
+  EXPECT_EQ(catalog_name("orders"), std::string_view("orders"));
+  EXPECT_EQ(catalog_name("a-topic-of-its-own").view(), "a-topic-of-its-own");
+  EXPECT_EQ(catalog_name("a-topic-of-its-own"), catalog_name("a-topic-of-its-own"));
+  const shared_text t("{\"x\":1}");
+  const shared_text copy = t;  // NOLINT(performance-unnecessary-copy-initialization)
+  EXPECT_EQ(copy.view().data(), t.view().data());  // one block
+  EXPECT_EQ(shared_text().view(), "");
 }
 
 // ---- status rules ---------------------------------------------------------------------------
