@@ -37,13 +37,12 @@ bool payments::random_decline(const std::string& order_id) const noexcept {
 }
 
 payment_record& payments::record_locked(const std::string& order_id) {
-  auto it = records_.find(order_id);
-  if (it == records_.end()) {
-    payment_record r;
-    r.order_id = order_id;
-    it = records_.insert(std::move(r)).first;
+  auto it = records_.lower_bound(order_id);
+  if (it == records_.end() || it->first != order_id) {
+    it = records_.emplace_hint(it, inline_id(order_id), payment_record{});
+    it->second.order_id = order_id;
   }
-  return const_cast<payment_record&>(*it);  // the key, order_id, is never changed
+  return it->second;
 }
 
 payments::charge_result payments::charge(const std::string& order_id,
@@ -51,7 +50,8 @@ payments::charge_result payments::charge(const std::string& order_id,
                                          const std::string& payment_id, timestamp now) {
   const money amount = amount_for(items);
   std::lock_guard lock(mutex_);
-  if (records_.contains(order_id)) return std::monostate{};
+  const auto at = records_.lower_bound(order_id);
+  if (at != records_.end() && at->first == order_id) return std::monostate{};
   payment_record r;
   r.order_id = order_id;
   r.amount = amount;
@@ -60,12 +60,12 @@ payments::charge_result payments::charge(const std::string& order_id,
     r.status = "failed";
     r.reason = amount > config_.limit ? "amount exceeds limit" : "declined by card issuer";
     PaymentFailed failed{order_id, amount, r.reason};
-    records_.insert(std::move(r));
+    records_.emplace_hint(at, inline_id(order_id), std::move(r));
     return failed;
   }
   r.status = "completed";
   r.payment_id = payment_id;
-  records_.insert(std::move(r));
+  records_.emplace_hint(at, inline_id(order_id), std::move(r));
   return PaymentCompleted{order_id, payment_id, amount, "USD", now};
 }
 
@@ -79,11 +79,11 @@ std::optional<PaymentRefunded> payments::cancel(const std::string& order_id,
     r.status = "cancelled";
     r.reason = reason;
     r.processed_at = now;
-    records_.insert(std::move(r));
+    records_.emplace(inline_id(order_id), std::move(r));
     return std::nullopt;
   }
-  if (it->status != "completed") return std::nullopt;
-  auto& charged = const_cast<payment_record&>(*it);  // not its order_id
+  if (it->second.status != "completed") return std::nullopt;
+  auto& charged = it->second;
   charged.status = "refunded";
   charged.reason = reason;
   charged.refunded_at = now;
@@ -93,7 +93,7 @@ std::optional<PaymentRefunded> payments::cancel(const std::string& order_id,
 void payments::rollback(const std::string& order_id, const std::optional<payment_record>& before) {
   std::lock_guard lock(mutex_);
   if (auto it = records_.find(order_id); it != records_.end()) records_.erase(it);
-  if (before) records_.insert(*before);  // `before` is this order's record
+  if (before) records_.emplace(inline_id(order_id), *before);
 }
 
 void payments::apply(const envelope& e) {
@@ -132,7 +132,7 @@ void payments::apply(const envelope& e) {
       r.status = "cancelled";
       r.reason = ev.reason;
       r.processed_at = e.time;
-      records_.insert(std::move(r));
+      records_.emplace(inline_id(ev.order_id), std::move(r));
     }
   }
 }
@@ -141,7 +141,7 @@ std::optional<payment_record> payments::find(const std::string& order_id) const 
   std::lock_guard lock(mutex_);
   auto it = records_.find(order_id);
   if (it == records_.end()) return std::nullopt;
-  return *it;
+  return it->second;
 }
 
 }  // namespace eventshop::services::payment

@@ -13,9 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -75,25 +75,15 @@ class payments {
   bool random_decline(const std::string& order_id) const noexcept;
 
  private:
-  // Orders records by their own order id (looked up with any string): no second copy of the id
-  // as a map key.
-  struct by_order_id {
-    using is_transparent = void;
-    static std::string_view id(std::string_view s) noexcept { return s; }
-    static std::string_view id(const payment_record& r) noexcept { return r.order_id; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return text_before(id(a), id(b));
-    }
-  };
-  // The record of `order_id`, added (with only its order id) when there is none. Records are
-  // changed in place through it, never their order_id.
+  // The record of `order_id`, added (with only its order id) when there is none.
   payment_record& record_locked(const std::string& order_id);
 
   catalog prices_;
   payment_config config_;
   mutable std::mutex mutex_;
-  std::set<payment_record, by_order_id> records_;
+  // Keyed by the order id inline in the tree node: comparisons do not leave the node (through
+  // the record's heap-allocated id, a second cache miss per tree level).
+  std::map<inline_id, payment_record, text_less> records_;
 };
 
 }  // namespace eventshop::services::payment
