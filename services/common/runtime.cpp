@@ -24,13 +24,32 @@ namespace eventshop::services {
 
 namespace {
 
-// One publish's acknowledgement, shared with the callback (which may run after a timeout).
+// One publish's acknowledgement, shared with the callback (which may run after a timeout). The
+// count is intrusive - the thread's reference plus one per callback not yet run - so that the
+// callback captures a plain pointer and fits in std::function's inline storage (capturing a
+// shared_ptr cost a heap block per publish). A callback a bus destroys without calling it (which
+// the bus contract rules out) would leave its slot allocated.
 struct ack_slot {
   std::mutex mutex;
   std::condition_variable cv;
   std::atomic<bool> done{false};
   std::error_code ec;
   publish_receipt receipt;
+  std::atomic<int> refs{1};
+};
+
+void release(ack_slot* s) noexcept {
+  if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
+}
+
+struct thread_ack_slot {
+  ack_slot* slot = nullptr;
+  thread_ack_slot() = default;
+  thread_ack_slot(const thread_ack_slot&) = delete;
+  thread_ack_slot& operator=(const thread_ack_slot&) = delete;
+  ~thread_ack_slot() {
+    if (slot) release(slot);
+  }
 };
 
 [[noreturn]] void throw_publish_failed(std::string_view topic, std::error_code ec) {
@@ -40,17 +59,19 @@ struct ack_slot {
 // The thread's acknowledgement slot, reused while no callback of an earlier publish still holds
 // it (a callback that outlived its wait, after a timeout, keeps its own): a fresh slot cost an
 // allocation and a mutex and condition variable set up and torn down per publish.
-std::shared_ptr<ack_slot> take_ack_slot() {
-  thread_local std::shared_ptr<ack_slot> spare;
-  if (spare && spare.use_count() == 1) {
+ack_slot* take_ack_slot() {
+  thread_local thread_ack_slot mine;
+  ack_slot* spare = mine.slot;
+  if (spare && spare->refs.load(std::memory_order_acquire) == 1) {
     std::lock_guard lock(spare->mutex);  // orders this reuse after the last callback's writes
     spare->done.store(false, std::memory_order_relaxed);
     spare->ec = {};
     spare->receipt = {};
     return spare;
   }
-  spare = std::make_shared<ack_slot>();
-  return spare;
+  if (spare) release(spare);  // its late callback frees it
+  mine.slot = new ack_slot;
+  return mine.slot;
 }
 
 }  // namespace
@@ -66,16 +87,24 @@ bool known_event_type(std::string_view type) {
 
 publish_receipt publish_and_wait(bus& b, std::string_view topic, envelope e,
                                  std::chrono::milliseconds timeout) {
-  auto slot = take_ack_slot();
-  b.publish(topic, std::move(e), [slot](std::error_code ec, const publish_receipt& r) {
-    {
-      std::lock_guard lock(slot->mutex);
-      slot->ec = ec;
-      slot->receipt = r;
-      slot->done.store(true, std::memory_order_release);
-    }
-    slot->cv.notify_one();
-  });
+  ack_slot* const slot = take_ack_slot();
+  slot->refs.fetch_add(1, std::memory_order_relaxed);  // the callback's
+  try {
+    b.publish(topic, std::move(e), [slot](std::error_code ec, const publish_receipt& r) {
+      {
+        std::lock_guard lock(slot->mutex);
+        slot->ec = ec;
+        slot->receipt = r;
+        slot->done.store(true, std::memory_order_release);
+      }
+      slot->cv.notify_one();
+      release(slot);
+    });
+  } catch (...) {
+    // Refused before taking the event (an empty topic name): the callback never runs.
+    if (!slot->done.load(std::memory_order_acquire)) release(slot);
+    throw;
+  }
   if (!slot->done.load(std::memory_order_acquire)) {
     std::unique_lock lock(slot->mutex);
     if (!slot->cv.wait_for(lock, timeout,

@@ -327,6 +327,20 @@ TEST(PublishAndWait, EachPublishGetsItsOwnAcknowledgementEvenAfterATimeout) {
   EXPECT_EQ(publish_and_wait(late, "t", e(), 10s).offset, 222);
   acker.join();
   EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 5);
+  // A publish the bus refuses outright (no topic name): an error, and the next publish is fine.
+  EXPECT_THROW(publish_and_wait(bus, "", e(), 1s), es::error);
+  EXPECT_EQ(publish_and_wait(bus, "t", e(), 1s).offset, 6);
+  // Publishes from many threads at once, each waiting for its own receipt.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i)
+        if (publish_and_wait(bus, "u", e(), 5s).offset >= 0) ok.fetch_add(1);
+    });
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(ok.load(), 800);
 }
 
 // publish_output with any callable: published once in both acknowledgement modes; a publish the
