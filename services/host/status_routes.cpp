@@ -11,7 +11,7 @@ order_view find_order(status::status_service& svc, std::string_view id) {
   auto v = svc.view().get(std::string(id));
   if (!v || !v->known)
     throw api_error(404, "order_not_found", "no order with id '" + std::string(id) + "'");
-  return *v;
+  return std::move(*v);  // not a second copy of the order
 }
 
 }  // namespace

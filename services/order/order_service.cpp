@@ -60,7 +60,7 @@ order_view order_service::create(const order_request& request, const std::string
                                  bool* replayed) {
   auto v = view_->get(create_id(request, key, replayed));
   if (!v) throw api_error(500, "internal", "order vanished from the read model");
-  return *v;
+  return std::move(*v);  // not a second copy of the order
 }
 
 std::string order_service::create_id(const order_request& request, const std::string& key,
