@@ -81,9 +81,14 @@ void notifications::unmark_sent_locked(const std::string& order_id, const std::s
   if (it->second == 0) sent_.erase(it);
 }
 
+NotificationSent notifications::to_event(const kept& k) {
+  return {std::string(k.order_id.view()), k.kind, k.channel, std::string(k.message.view()),
+          k.sent_at};
+}
+
 bool notifications::record_locked(const NotificationSent& n) {
   if (!mark_sent_locked(n.order_id, n.kind)) return false;
-  kept_.push_back(n);
+  kept_.push_back({inline_id(n.order_id), n.kind, n.channel, shared_text(n.message), n.sent_at});
   while (kept_.size() > capacity_)
     kept_.pop_front();
   return true;
@@ -111,7 +116,7 @@ std::vector<NotificationSent> notifications::list(const std::string& order_id,
   std::lock_guard lock(mutex_);
   std::vector<NotificationSent> out;
   for (auto it = kept_.rbegin(); it != kept_.rend() && out.size() < limit; ++it)
-    if (order_id.empty() || it->order_id == order_id) out.push_back(*it);
+    if (order_id.empty() || it->order_id == order_id) out.push_back(to_event(*it));
   return out;
 }
 

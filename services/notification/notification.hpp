@@ -47,7 +47,17 @@ class notifications {
 
   std::size_t capacity_;
   mutable std::mutex mutex_;
-  std::deque<ecommerce::NotificationSent> kept_;
+  // A kept notification: the order id inline and the message in one block - one allocation and
+  // ~230 bytes instead of two and ~300 (list() makes NotificationSent values from them).
+  struct kept {
+    inline_id order_id;
+    std::string kind;     // short: inline
+    std::string channel;  // short: inline
+    shared_text message;
+    timestamp sent_at{};
+  };
+  static ecommerce::NotificationSent to_event(const kept& k);
+  std::deque<kept> kept_;
   // What each order was sent: one entry per order (its id inline) with a bit per CONTRACT kind -
   // ~100 bytes per order instead of a set node and a heap copy of the id per notification
   // (~320 bytes per shipped order). Other kinds (only ever replayed, never made here) aside.
