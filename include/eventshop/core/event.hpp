@@ -107,7 +107,9 @@ void write_json(json_writer& w, const T& value) {
   } else if constexpr (std::is_same_v<T, money>) {
     w.cents(value.cents);
   } else if constexpr (std::is_same_v<T, timestamp>) {
-    w.string(format_rfc3339(value));
+    char text[24];  // no temporary string: 24 characters do not fit a std::string inline
+    write_rfc3339(text, value);
+    w.string(std::string_view(text, sizeof text));
   } else if constexpr (is_optional<T>::value) {
     if (value)
       write_json(w, *value);
