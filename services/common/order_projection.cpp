@@ -329,6 +329,15 @@ order_stats order_projection::stats(timestamp now) const {
 
 // ---- JSON --------------------------------------------------------------------------------
 
+namespace {
+// A timestamp as a JSON string without a temporary std::string (24 characters do not fit inline).
+void write_time(json_writer& w, timestamp t) {
+  char text[24];
+  write_rfc3339(text, t);
+  w.string(std::string_view(text, sizeof text));
+}
+}  // namespace
+
 void write_seed_order(json_writer& w, const order_view& v) {
   w.begin_object();
   w.key("order_id");
@@ -348,12 +357,12 @@ void write_seed_order(json_writer& w, const order_view& v) {
     w.key("data");
     w.string(e.data);
     w.key("timestamp");
-    w.string(format_rfc3339(e.time));
+    write_time(w, e.time);
     w.end_object();
   }
   w.end_array();
   w.key("last_updated");
-  w.string(format_rfc3339(v.last_updated));
+  write_time(w, v.last_updated);
   if (!v.tracking_number.empty()) {
     w.key("tracking_number");
     w.string(v.tracking_number);
@@ -422,12 +431,12 @@ void write_v1_order(json_writer& w, const order_view& v) {
     w.string(v.failure_reason);
   }
   w.key("created_at");
-  w.string(format_rfc3339(v.created_at));
+  write_time(w, v.created_at);
   w.key("last_updated");
-  w.string(format_rfc3339(v.last_updated));
+  write_time(w, v.last_updated);
   w.key("completed_at");
   if (v.completed_at)
-    w.string(format_rfc3339(*v.completed_at));
+    write_time(w, *v.completed_at);
   else
     w.null();
   w.key("cancellable");
@@ -449,7 +458,7 @@ void write_v1_order(json_writer& w, const order_view& v) {
     w.key("data");
     w.string(e.data);
     w.key("timestamp");
-    w.string(format_rfc3339(e.time));
+    write_time(w, e.time);
     w.end_object();
   }
   w.end_array();
