@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "conformance/deferred_work_probe.hpp"
 #include "eventshop/core/batch_scope.hpp"
 #include "eventshop/core/logging.hpp"
 #include "eventshop/core/memory_bus.hpp"
@@ -84,42 +83,24 @@ TEST(BatchScope, ScopesArePerThread) {
 // there are events.
 TEST(BatchScope, MemoryBusHandlersRunInsideABatch) {
   memory_bus bus({.partitions = 1});
-  std::mutex mutex;
-  std::condition_variable cv;
+  conformance::deferred_work_probe probe;
   std::atomic<bool> gate_open{false};
-  int handled = 0;
-  int pending = 0;  // handled, not yet covered by deferred work
-  int flushes = 0;  // deferred work that found something pending
-  bool inside_scope = true;
-  bool same_thread = true;
-  const int total = 200;
-  auto sub = bus.subscribe("t", "g", [&](const message&) {
+  const auto record = probe.make();
+  auto sub = bus.subscribe("t", "g", [&](const message& m) {
     // Hold the first event until every event is published: the rest then come as a backlog.
     while (!gate_open.load())
       std::this_thread::yield();
-    const auto self = std::this_thread::get_id();
-    std::lock_guard lock(mutex);
-    inside_scope = inside_scope && batch_scope::active();
-    ++handled;
-    ++pending;
-    defer_to_batch_end([&, self] {
-      std::lock_guard l(mutex);
-      same_thread = same_thread && std::this_thread::get_id() == self;
-      if (pending > 0) ++flushes;
-      pending = 0;
-      cv.notify_all();
-    });
+    record(m);
   });
+  const int total = 200;
   for (int i = 0; i < total; ++i)
     bus.publish("t", make_envelope("T", 1, "{}", {.source = "/t", .subject = "k"}));
   gate_open.store(true);
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return handled == total && pending == 0; }));
-  EXPECT_TRUE(inside_scope);
-  EXPECT_TRUE(same_thread);
-  EXPECT_GE(flushes, 1);
-  EXPECT_LT(flushes, total / 4) << "a backlog should be covered by few flushes";
-  lock.unlock();
+  ASSERT_TRUE(probe.wait_all(total, 10s));
+  EXPECT_TRUE(probe.inside_scope());
+  EXPECT_TRUE(probe.same_thread());
+  EXPECT_GE(probe.flushes(), 1);
+  EXPECT_LT(probe.flushes(), total / 4) << "a backlog should be covered by few flushes";
   sub.close();
   bus.close();
 }

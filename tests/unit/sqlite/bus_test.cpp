@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -14,8 +13,8 @@
 #include <thread>
 
 #include "conformance/bus_conformance.hpp"
+#include "conformance/deferred_work_probe.hpp"
 #include "events_view.hpp"
-#include "eventshop/core/batch_scope.hpp"
 #include "eventshop/core/error.hpp"
 #include "eventshop/core/registry.hpp"
 #include "eventshop/sqlite/sqlite_bus.hpp"
@@ -120,35 +119,12 @@ TEST(SqliteBus, HandlersRunInsideABatch) {
   testing::temp_dir dir;
   sqlite_bus b(bus_options{.path = dir.file("bus.db"), .partitions = 1});
   publish_n(b, "t", 0, 300);  // a backlog before anyone subscribes
-  std::mutex mutex;
-  std::condition_variable cv;
-  int handled = 0;
-  int pending = 0;  // handled, not yet covered by deferred work
-  int flushes = 0;  // deferred work that found something pending
-  bool inside_scope = true;
-  bool same_thread = true;
-  auto sub = b.subscribe("t", "g",
-                         [&](const message&) {
-                           const auto self = std::this_thread::get_id();
-                           std::lock_guard lock(mutex);
-                           inside_scope = inside_scope && batch_scope::active();
-                           ++handled;
-                           ++pending;
-                           defer_to_batch_end([&, self] {
-                             std::lock_guard l(mutex);
-                             same_thread = same_thread && std::this_thread::get_id() == self;
-                             if (pending > 0) ++flushes;
-                             pending = 0;
-                             cv.notify_all();
-                           });
-                         },
-                         {.start = start_position::earliest});
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return handled == 300 && pending == 0; }));
-  EXPECT_TRUE(inside_scope);
-  EXPECT_TRUE(same_thread);
-  EXPECT_LT(flushes, 300 / 4) << "a backlog should be covered by few flushes";
-  lock.unlock();
+  conformance::deferred_work_probe probe;
+  auto sub = b.subscribe("t", "g", probe.make(), {.start = start_position::earliest});
+  ASSERT_TRUE(probe.wait_all(300, 10s));
+  EXPECT_TRUE(probe.inside_scope());
+  EXPECT_TRUE(probe.same_thread());
+  EXPECT_LT(probe.flushes(), 300 / 4) << "a backlog should be covered by few flushes";
   sub.close();
 }
 
