@@ -390,8 +390,8 @@ class session : public std::enable_shared_from_this<session> {
       while (!queue_.empty() && sending_.size() < 64 && batch_bytes < 256 * 1024) {
         item& front = queue_.front();
         if (front.is_close || !front.bytes) break;  // a close is the io thread's to write
-        const std::size_t n = front.bytes->size() - front.skip;
-        iov_.push_back({const_cast<char*>(front.bytes->data()) + front.skip, n});
+        const std::size_t n = front.bytes->size() - front.written;
+        iov_.push_back({const_cast<char*>(front.bytes->data()) + front.written, n});
         batch_bytes += n;
         sending_.push_back(std::move(front));
         queue_.pop_front();
@@ -410,17 +410,17 @@ class session : public std::enable_shared_from_this<session> {
       std::size_t first_unsent = 0;
       for (; first_unsent < sending_.size(); ++first_unsent) {
         item& it = sending_[first_unsent];
-        const std::size_t left = it.bytes->size() - it.skip;
+        const std::size_t left = it.bytes->size() - it.written;
         if (sent < left) {
-          it.skip += sent;
-          if (it.skip > 0) it.conflatable = false;  // half a frame cannot be replaced
+          it.written += sent;
+          if (it.written > 0) it.conflatable = false;  // half a frame cannot be replaced
           break;
         }
         sent -= left;
       }
       for (std::size_t i = sending_.size(); i > first_unsent; --i) {
         item& it = sending_[i - 1];
-        queued_bytes_ += it.bytes->size() - it.skip;
+        queued_bytes_ += it.bytes->size() - it.written;
         queue_.push_front(std::move(it));
       }
       const bool all_sent = first_unsent == sending_.size();
@@ -446,7 +446,7 @@ class session : public std::enable_shared_from_this<session> {
     const channel* ch = nullptr;
     bool conflatable = false;
     bool is_close = false;
-    std::size_t skip = 0;  // bytes of it already sent (by flush)
+    std::size_t written = 0;  // bytes of it already sent (by flush)
   };
 
   // Starts the io thread's write of the queue, unless it runs or flush() runs (which calls this
@@ -460,13 +460,13 @@ class session : public std::enable_shared_from_this<session> {
   // Drops the queued messages, except the rest of one that flush() began: the close frame
   // must not follow half a frame.
   void drop_queued_locked() {
-    const bool keep_front = !queue_.empty() && queue_.front().skip > 0;
+    const bool keep_front = !queue_.empty() && queue_.front().written > 0;
     std::optional<item> front;
     if (keep_front) front = std::move(queue_.front());
     queue_.clear();
     queued_bytes_ = 0;
     if (front) {
-      queued_bytes_ = front->bytes->size() - front->skip;
+      queued_bytes_ = front->bytes->size() - front->written;
       queue_.push_back(std::move(*front));
     }
   }
@@ -487,7 +487,7 @@ class session : public std::enable_shared_from_this<session> {
       inflight_.clear();
       while (!queue_.empty() && inflight_.size() < 64 && batch_bytes < 256 * 1024) {
         batch_bytes +=
-            queue_.front().bytes ? queue_.front().bytes->size() - queue_.front().skip : 0;
+            queue_.front().bytes ? queue_.front().bytes->size() - queue_.front().written : 0;
         inflight_.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -499,7 +499,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     buffers_.clear();
     for (const auto& it : inflight_) {
-      if (it.bytes) buffers_.emplace_back(asio::buffer(*it.bytes) + it.skip);
+      if (it.bytes) buffers_.emplace_back(asio::buffer(*it.bytes) + it.written);
     }
     asio::async_write(conn_->socket, buffers_,
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
