@@ -125,6 +125,15 @@ struct realtime_test : ::testing::Test {
   std::string sub(const std::string& ch) {
     return R"({"op":"subscribe","channel":")" + ch + R"("})";
   }
+  // Connects `c` to /v1/ws if it is not yet, subscribes it to `ch` and reads up to the snapshot.
+  // Use under ASSERT_NO_FATAL_FAILURE.
+  void subscribe(ws_client& c, const std::string& ch, bool connect = true) {
+    if (connect) {
+      ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
+    }
+    c.send(sub(ch));
+    ASSERT_TRUE(c.read_until("snapshot"));
+  }
 };
 
 }  // namespace
@@ -164,9 +173,7 @@ TEST_F(realtime_test, subscribe_gets_subscribed_then_snapshot_then_updates) {
 TEST_F(realtime_test, unsubscribe_stops_updates_and_ping_gets_pong) {
   start();
   ws_client c;
-  ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
-  c.send(sub("orders"));
-  ASSERT_TRUE(c.read_until("snapshot"));
+  ASSERT_NO_FATAL_FAILURE(subscribe(c, "orders"));
   hub->publish("orders", R"({"a":1})");
   ASSERT_TRUE(c.read_until(R"("offset":1)"));
   c.send(R"({"op":"unsubscribe","channel":"orders"})");
@@ -182,9 +189,7 @@ TEST_F(realtime_test, several_clients_receive_the_same_updates_in_order) {
   std::vector<std::unique_ptr<ws_client>> clients;
   for (int i = 0; i < 5; ++i) {
     clients.push_back(std::make_unique<ws_client>());
-    ASSERT_EQ(clients.back()->connect(port(), "/v1/ws"), 101);
-    clients.back()->send(sub("orders"));
-    ASSERT_TRUE(clients.back()->read_until("snapshot"));
+    ASSERT_NO_FATAL_FAILURE(subscribe(*clients.back(), "orders"));
   }
   for (int n = 1; n <= 20; ++n)
     hub->publish("orders", "{\"n\":" + std::to_string(n) + "}");
@@ -203,9 +208,7 @@ TEST_F(realtime_test, several_clients_receive_the_same_updates_in_order) {
 TEST_F(realtime_test, messages_larger_than_the_socket_buffer_arrive_whole_and_in_order) {
   start();
   ws_client c;
-  ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
-  c.send(sub("orders"));
-  ASSERT_TRUE(c.read_until("snapshot"));
+  ASSERT_NO_FATAL_FAILURE(subscribe(c, "orders"));
   const int total = 20;  // ~1.8 MB in all: under max_queued_bytes
   for (int n = 1; n <= total; ++n) {
     const std::string pad(static_cast<std::size_t>(50'000 + n * 4'000),
@@ -234,10 +237,8 @@ TEST_F(realtime_test, concurrent_publishers_to_one_connection_lose_and_interleav
   ASSERT_EQ(c.connect(port(), "/v1/ws"), 101);
   const int threads = 4;
   const int per_thread = 200;  // 800 in all: under max_queued_messages even if none were read
-  for (int t = 0; t < threads; ++t) {
-    c.send(sub("lazy:" + std::to_string(t)));
-    ASSERT_TRUE(c.read_until("snapshot"));
-  }
+  for (int t = 0; t < threads; ++t)
+    ASSERT_NO_FATAL_FAILURE(subscribe(c, "lazy:" + std::to_string(t), false));
   std::vector<std::thread> publishers;
   for (int t = 0; t < threads; ++t)
     publishers.emplace_back([&, t] {
@@ -480,9 +481,7 @@ TEST_F(realtime_test, stalled_client_does_not_delay_others_and_is_closed_with_10
   stalled.write_raw(upgrade("/v1/ws"));
   stalled.write_raw(masked_text(sub("orders")));
   ws_client good;
-  ASSERT_EQ(good.connect(port(), "/v1/ws"), 101);
-  good.send(sub("orders"));
-  ASSERT_TRUE(good.read_until("snapshot"));
+  ASSERT_NO_FATAL_FAILURE(subscribe(good, "orders"));
   // Make sure the stalled client's subscription is in before publishing.
   for (int i = 0; i < 200 && hub->connection_count() < 2; ++i)
     std::this_thread::yield();
@@ -524,9 +523,7 @@ TEST_F(realtime_test, state_channels_conflate_for_a_slow_client) {
     std::this_thread::yield();
   // Wait until the subscription is registered: the subscribe is handled on an io thread.
   ws_client probe;
-  ASSERT_EQ(probe.connect(port(), "/v1/ws"), 101);
-  probe.send(sub("stats"));
-  ASSERT_TRUE(probe.read_until("snapshot"));
+  ASSERT_NO_FATAL_FAILURE(subscribe(probe, "stats"));
   const int total = 400;
   std::string pad(64 * 1024, 's');
   for (int n = 1; n <= total; ++n) {
